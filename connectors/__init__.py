@@ -1,0 +1,1 @@
+"""Connectors: transport only (SFTP, email, Ariba, HTTP). Filled from issue 8 on."""

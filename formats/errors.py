@@ -1,0 +1,50 @@
+"""The gateway's one exception tree.
+
+Every error the gateway raises on purpose is a ``GatewayError``. It lives here, on the
+lowest floor, so that formats, connectors and schemas can raise it without importing
+the service; ``gateway.errors`` re-exports it. Third-party errors are mapped into this
+tree where they cross our boundary (``raise ParseError(...) from exc``).
+
+    GatewayError
+    ├── ArtefactError          an official artefact (XSLT, XSD) is missing or altered
+    ├── InvoiceInputError      an input document could not be read at all
+    └── InvoiceProblems        the invoice was read but breaks rules; carries the problems
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from formats.invoice.problems import Problem
+
+
+class GatewayError(Exception):
+    """Root of every error the gateway raises deliberately."""
+
+
+class ArtefactError(GatewayError):
+    """An official artefact the gateway reads at run time is missing or not as expected."""
+
+
+class InvoiceInputError(GatewayError):
+    """The input could not be read as an invoice (not JSON, too large, not an object)."""
+
+    def __init__(self, message: str, *, line: int | None = None, column: int | None = None):
+        self.line = line
+        self.column = column
+        where = f" (line {line}, column {column})" if line is not None else ""
+        super().__init__(f"{message}{where}")
+
+
+class InvoiceProblems(GatewayError):
+    """The invoice was read but has problems; ``problems`` lists each with its path and BT."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = list(problems)
+        first = self.problems[0] if self.problems else None
+        summary = f"{len(self.problems)} problem(s)"
+        if first is not None:
+            summary += f"; first: {first.path}: {first.message}"
+        super().__init__(summary)

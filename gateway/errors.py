@@ -1,0 +1,10 @@
+"""The gateway's exception tree, re-exported from ``formats.errors`` where it lives."""
+
+from formats.errors import (
+    ArtefactError,
+    GatewayError,
+    InvoiceInputError,
+    InvoiceProblems,
+)
+
+__all__ = ["ArtefactError", "GatewayError", "InvoiceInputError", "InvoiceProblems"]
