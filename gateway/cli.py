@@ -44,8 +44,7 @@ class OutputFormat(StrEnum):
 
 RoundingOption = Annotated[
     RoundingRule,
-    typer.Option("--rounding", help="When VAT is rounded: per category on totals (EN 16931) "
-                 "or per line."),
+    typer.Option("--rounding", help="When VAT is rounded: per category on totals (EN 16931) or per line."),
 ]
 
 
@@ -57,8 +56,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     """E-invoicing interchange gateway."""
 
@@ -86,18 +86,19 @@ def _print_problems(console: Console, result: CheckResult) -> None:
         table.add_column(column, overflow="fold")
     for p in result.problems:
         style = "red" if p.severity == "error" else "yellow"
-        table.add_row(f"[{style}]{p.severity}[/]", escape(p.path), p.term or "", p.rule or "",
-                      escape(p.message))
+        table.add_row(
+            f"[{style}]{p.severity}[/]", escape(p.path), p.term or "", p.rule or "", escape(p.message)
+        )
     console.print(table)
 
 
 @app.command()
 def check(
-    files: Annotated[list[Path], typer.Argument(help="Invoice JSON files or folders ('-' reads "
-                                                "standard input).")],
+    files: Annotated[
+        list[Path], typer.Argument(help="Invoice JSON files or folders ('-' reads standard input).")
+    ],
     rounding: RoundingOption = RoundingRule.TOTALS,
-    output: Annotated[OutputFormat, typer.Option("--format", help="Report format.")] =
-    OutputFormat.TEXT,
+    output: Annotated[OutputFormat, typer.Option("--format", help="Report format.")] = OutputFormat.TEXT,
 ) -> None:
     """Parse, calculate and check invoices; report every problem with its JSON path and BT."""
     reports: list[dict[str, Any]] = []
@@ -117,8 +118,9 @@ def check(
             continue
         if not result.ok:
             worst = max(worst, EXIT_PROBLEMS)
-        reports.append({"file": str(path), "ok": result.ok,
-                        "problems": [p.as_dict() for p in result.problems]})
+        reports.append(
+            {"file": str(path), "ok": result.ok, "problems": [p.as_dict() for p in result.problems]}
+        )
         if output is OutputFormat.TEXT:
             _report_text(path, result)
     if output is OutputFormat.JSON:
@@ -132,8 +134,11 @@ def check(
 def _report_text(path: Path, result: CheckResult) -> None:
     if result.ok:
         totals = result.calculated.totals if result.calculated else None
-        due = f" — amount due {totals.amount_due} {result.calculated.currency_code}" if (
-            totals and result.calculated) else ""
+        due = (
+            f" — amount due {totals.amount_due} {result.calculated.currency_code}"
+            if (totals and result.calculated)
+            else ""
+        )
         out.print(f"[green]✓[/] {escape(str(path))}{due}")
     else:
         errors = sum(1 for p in result.problems if p.severity == "error")
@@ -146,9 +151,9 @@ def _report_text(path: Path, result: CheckResult) -> None:
 def calculate(
     file: Annotated[Path, typer.Argument(help="Invoice JSON file ('-' reads standard input).")],
     rounding: RoundingOption = RoundingRule.TOTALS,
-    output: Annotated[Path | None, typer.Option("--output", "-o",
-                                                help="Write the invoice here, not stdout.")]
-    = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the invoice here, not stdout.")
+    ] = None,
 ) -> None:
     """Print the invoice with every derived term (line nets, VAT breakdown, totals) filled.
 
@@ -165,8 +170,10 @@ def calculate(
         err.print(f"[red]✗[/] {escape(str(file))} cannot be calculated:")
         _print_problems(err, result)
         raise typer.Exit(EXIT_PROBLEMS)
-    text = json.dumps(result.calculated.model_dump(mode="json", exclude_none=True),
-                      indent=2, ensure_ascii=False) + "\n"
+    text = (
+        json.dumps(result.calculated.model_dump(mode="json", exclude_none=True), indent=2, ensure_ascii=False)
+        + "\n"
+    )
     if output is None:
         sys.stdout.write(text)
     else:
@@ -178,8 +185,7 @@ def calculate(
 
 @app.command()
 def schema(
-    check_only: Annotated[bool, typer.Option("--check", help="Only compare; exit 1 on drift.")]
-    = False,
+    check_only: Annotated[bool, typer.Option("--check", help="Only compare; exit 1 on drift.")] = False,
 ) -> None:
     """Write the canonical invoice's JSON Schema into schemas/ (or check it is current)."""
     drifted = write_or_check_schemas(check_only=check_only)
@@ -202,6 +208,8 @@ def main() -> None:
     except Exception as exc:  # a bug: one line for the user, the traceback on request
         if os.environ.get("GATEWAY_DEBUG"):
             raise
-        err.print(f"[red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} "
-                  "(set GATEWAY_DEBUG=1 for the traceback)")
+        err.print(
+            f"[red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} "
+            "(set GATEWAY_DEBUG=1 for the traceback)"
+        )
         sys.exit(EXIT_INTERNAL)

@@ -34,7 +34,7 @@ keeps this example.)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -42,13 +42,12 @@ from enum import StrEnum
 from formats.errors import InvoiceProblems
 from formats.invoice.codes import currency_decimals
 from formats.invoice.model import (
+    AllowanceOrCharge,
     DocumentAllowance,
     DocumentCharge,
     DocumentTotals,
     Invoice,
     InvoiceLine,
-    LineAllowance,
-    LineCharge,
     VatBreakdown,
 )
 from formats.invoice.problems import Problem, problem_at
@@ -111,18 +110,22 @@ class _State:
 
 
 def _derive_amount(
-    state: _State, item: DocumentAllowance | DocumentCharge | LineAllowance | LineCharge,
-    path: str, default_base: Decimal | None,
+    state: _State,
+    item: AllowanceOrCharge,
+    path: str,
+    default_base: Decimal | None,
 ) -> None:
     """Fill the amount of an allowance/charge given as base × percentage."""
     if item.percentage is not None:
         base = item.base_amount if item.base_amount is not None else default_base
         if base is None:
             if item.amount is None:
-                state.problems.append(problem_at(
-                    f"{path}.base_amount",
-                    "a percentage needs a base amount to compute the amount from",
-                ))
+                state.problems.append(
+                    problem_at(
+                        f"{path}.base_amount",
+                        "a percentage needs a base amount to compute the amount from",
+                    )
+                )
             return
         if item.base_amount is None:
             item.base_amount = base
@@ -130,9 +133,9 @@ def _derive_amount(
         if item.amount is None:
             item.amount = computed
     elif item.amount is None:
-        state.problems.append(problem_at(
-            f"{path}.amount", "give the amount, or the base amount and a percentage"
-        ))
+        state.problems.append(
+            problem_at(f"{path}.amount", "give the amount, or the base amount and a percentage")
+        )
 
 
 def _calculate_line(state: _State, line: InvoiceLine, index: int) -> None:
@@ -141,9 +144,13 @@ def _calculate_line(state: _State, line: InvoiceLine, index: int) -> None:
     if price.gross_amount is not None:
         net_price = price.gross_amount - (price.discount or Decimal(0))
         if net_price < 0:
-            state.problems.append(problem_at(
-                f"{path}.price.discount", "BR-27: the discount is larger than the gross price",
-                rule="BR-27"))
+            state.problems.append(
+                problem_at(
+                    f"{path}.price.discount",
+                    "BR-27: the discount is larger than the gross price",
+                    rule="BR-27",
+                )
+            )
             return
         price.net_amount = net_price
     assert price.net_amount is not None  # PriceDetails requires net or gross
@@ -162,17 +169,23 @@ def _calculate_line(state: _State, line: InvoiceLine, index: int) -> None:
 
 def _check_rate(state: _State, category: str, rate: Decimal | None, path: str) -> None:
     if category == "O" and rate is not None:
-        state.problems.append(problem_at(
-            path, "BR-O-05: no VAT rate may be given for category O (not subject to VAT)",
-            rule="BR-O-05"))
+        state.problems.append(
+            problem_at(
+                path, "BR-O-05: no VAT rate may be given for category O (not subject to VAT)", rule="BR-O-05"
+            )
+        )
     elif category != "O" and rate is None:
-        state.problems.append(problem_at(
-            path, f"a VAT rate is required for VAT category {category} "
-            "(0 for Z, E, AE, K and G)"))
+        state.problems.append(
+            problem_at(path, f"a VAT rate is required for VAT category {category} (0 for Z, E, AE, K and G)")
+        )
     elif category in ZERO_VAT_CATEGORIES - {"O"} and rate not in (None, Decimal(0)):
-        state.problems.append(problem_at(
-            path, f"BR-{category}-05: the VAT rate of category {category} must be 0, got {rate}",
-            rule=f"BR-{category}-05"))
+        state.problems.append(
+            problem_at(
+                path,
+                f"BR-{category}-05: the VAT rate of category {category} must be 0, got {rate}",
+                rule=f"BR-{category}-05",
+            )
+        )
 
 
 def _sum(values: Iterable[Decimal | None]) -> Decimal:
@@ -192,8 +205,11 @@ def calculate(invoice: Invoice, rounding: RoundingRule = RoundingRule.TOTALS) ->
     for index, line in enumerate(result.lines):
         _calculate_line(state, line, index)
 
-    for kind, items in (("allowances", result.allowances), ("charges", result.charges)):
-        sign = Decimal(-1) if kind == "allowances" else Decimal(1)
+    document: list[tuple[str, Decimal, Sequence[DocumentAllowance | DocumentCharge]]] = [
+        ("allowances", Decimal(-1), result.allowances),
+        ("charges", Decimal(1), result.charges),
+    ]
+    for kind, sign, items in document:
         for j, item in enumerate(items):
             path = f"$.{kind}[{j}]"
             _derive_amount(state, item, path, None)
@@ -222,23 +238,23 @@ def _breakdown(state: _State, given: list[VatBreakdown]) -> list[VatBreakdown]:
         else:
             tax = state.money.vat(taxable, bucket.rate)
         kept = reasons.get(key)
-        out.append(VatBreakdown(
-            taxable_amount=taxable,
-            tax_amount=tax,
-            category_code=bucket.category,
-            rate=bucket.rate,
-            exemption_reason=kept.exemption_reason if kept else None,
-            exemption_reason_code=kept.exemption_reason_code if kept else None,
-        ))
+        out.append(
+            VatBreakdown(
+                taxable_amount=taxable,
+                tax_amount=tax,
+                category_code=bucket.category,
+                rate=bucket.rate,
+                exemption_reason=kept.exemption_reason if kept else None,
+                exemption_reason_code=kept.exemption_reason_code if kept else None,
+            )
+        )
     return out
 
 
 def _totals(money: _Money, invoice: Invoice) -> DocumentTotals:
     given = invoice.totals
     line_net_total = money.round(_sum(line.net_amount for line in invoice.lines))
-    allowance_total = (
-        money.round(_sum(a.amount for a in invoice.allowances)) if invoice.allowances else None
-    )
+    allowance_total = money.round(_sum(a.amount for a in invoice.allowances)) if invoice.allowances else None
     charge_total = money.round(_sum(c.amount for c in invoice.charges)) if invoice.charges else None
     tax_exclusive = line_net_total - (allowance_total or 0) + (charge_total or 0)
     vat_total = money.round(_sum(b.tax_amount for b in invoice.vat_breakdown))

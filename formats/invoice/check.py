@@ -86,9 +86,12 @@ def _rounding_hint(invoice: Invoice, rounding: RoundingRule) -> list[Problem]:
         return []
     if compare_totals(invoice, alternative):
         return []
-    return [problem_at(
-        "$.vat_breakdown",
-        f"the supplied amounts match the {other.value!r} rounding rule exactly; "
-        f"check with rounding={other.value!r} if that is how your ERP rounds VAT",
-        severity=Severity.WARNING, term="BG-23",
-    )]
+    return [
+        problem_at(
+            "$.vat_breakdown",
+            f"the supplied amounts match the {other.value!r} rounding rule exactly; "
+            f"check with rounding={other.value!r} if that is how your ERP rounds VAT",
+            severity=Severity.WARNING,
+            term="BG-23",
+        )
+    ]

@@ -81,12 +81,31 @@ CODE_LIST_NAMES: dict[CodeList, str] = {
 # ISO 4217 minor units for the currencies that do not use two. EN 16931 allows at
 # most two decimals on amounts (BR-DEC-*), so three-decimal currencies round to 2.
 _ZERO_DECIMAL_CURRENCIES = frozenset(
-    "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split()
+    [
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "ISK",
+        "JPY",
+        "KMF",
+        "KRW",
+        "PYG",
+        "RWF",
+        "UGX",
+        "UYI",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    ]
 )
 
 # UNTDID 1001 codes that are credit notes in the EN 16931 sense (UBL CreditNote).
-CREDIT_NOTE_TYPE_CODES = frozenset({"81", "83", "261", "262", "296", "308", "381", "396", "420",
-                                    "458", "532"})
+CREDIT_NOTE_TYPE_CODES = frozenset(
+    {"81", "83", "261", "262", "296", "308", "381", "396", "420", "458", "532"}
+)
 
 
 def currency_decimals(currency: str) -> int:
@@ -144,9 +163,7 @@ def codes(code_list: CodeList) -> frozenset[str]:
     try:
         return lists[code_list.value]
     except KeyError:  # pragma: no cover - would mean the artefact changed shape
-        raise ArtefactError(
-            f"code list {code_list.value} was not found in {source().resource}"
-        ) from None
+        raise ArtefactError(f"code list {code_list.value} was not found in {source().resource}") from None
 
 
 def is_valid(code_list: CodeList, value: str) -> bool:

@@ -16,8 +16,13 @@ from formats.invoice.problems import Problem, Severity
 from formats.invoice.terms import term_for_path
 
 _TOTAL_FIELDS = (
-    "line_net_total", "allowance_total", "charge_total", "tax_exclusive_amount", "vat_total",
-    "tax_inclusive_amount", "amount_due",
+    "line_net_total",
+    "allowance_total",
+    "charge_total",
+    "tax_exclusive_amount",
+    "vat_total",
+    "tax_inclusive_amount",
+    "amount_due",
 )
 
 
@@ -41,8 +46,7 @@ class Disagreement:
         else:
             message = f"supplied {self.supplied}, calculated {self.calculated}"
         name = f"{self.term} " if self.term else ""
-        return Problem(path=self.path, message=f"{name}{message}", term=self.term,
-                       severity=Severity.ERROR)
+        return Problem(path=self.path, message=f"{name}{message}", term=self.term, severity=Severity.ERROR)
 
 
 def _differs(supplied: Decimal | None, calculated: Decimal | None) -> bool:
@@ -91,9 +95,7 @@ def _compare_breakdown(
     supplied: list[VatBreakdown], calculated: list[VatBreakdown]
 ) -> Iterator[Disagreement]:
     done = {(b.category_code, b.rate): b for b in calculated}
-    supplied_amounts = any(
-        b.taxable_amount is not None or b.tax_amount is not None for b in supplied
-    )
+    supplied_amounts = any(b.taxable_amount is not None or b.tax_amount is not None for b in supplied)
     seen = set()
     for i, given in enumerate(supplied):
         key = (given.category_code, given.rate)
@@ -103,7 +105,10 @@ def _compare_breakdown(
         if match is None:
             rate = "no rate" if given.rate is None else f"rate {given.rate} %"
             yield Disagreement(
-                f"{path}.category_code", "BT-118", given.taxable_amount, None,
+                f"{path}.category_code",
+                "BT-118",
+                given.taxable_amount,
+                None,
                 note=f"no line, allowance or charge has VAT category {given.category_code} "
                 f"with {rate}, so this breakdown entry has nothing to apply to",
             )
@@ -118,6 +123,8 @@ def _compare_breakdown(
             if key not in seen:
                 rate = "" if key[1] is None else f" {key[1]} %"
                 yield Disagreement(
-                    f"$.vat_breakdown[category {key[0]}{rate}]", "BG-23", None,
+                    f"$.vat_breakdown[category {key[0]}{rate}]",
+                    "BG-23",
+                    None,
                     match.taxable_amount,
                 )

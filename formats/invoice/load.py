@@ -58,17 +58,17 @@ def load_json(data: bytes | str, *, max_bytes: int = MAX_JSON_BYTES) -> dict[str
         raise InvoiceInputError("the input is empty")
     try:
         value = json.loads(
-            text, parse_float=Decimal, parse_int=Decimal, parse_constant=_no_constant,
+            text,
+            parse_float=Decimal,
+            parse_int=Decimal,
+            parse_constant=_no_constant,
             object_pairs_hook=_no_duplicates,
         )
     except json.JSONDecodeError as exc:
-        raise InvoiceInputError(f"not valid JSON: {exc.msg}", line=exc.lineno,
-                                column=exc.colno) from None
+        raise InvoiceInputError(f"not valid JSON: {exc.msg}", line=exc.lineno, column=exc.colno) from None
     except RecursionError:
         raise InvoiceInputError(f"the JSON is nested more than {MAX_DEPTH} levels deep") from None
     _depth(value)
     if not isinstance(value, dict):
-        raise InvoiceInputError(
-            f"an invoice is a JSON object; this input is a JSON {type(value).__name__}"
-        )
+        raise InvoiceInputError(f"an invoice is a JSON object; this input is a JSON {type(value).__name__}")
     return value

@@ -94,19 +94,13 @@ class Address(_Model):
     """A postal address: BG-5 seller, BG-8 buyer, BG-12 tax representative, BG-15 deliver-to."""
 
     line1: Text | None = Field(
-        default=None, description="Address line 1: BT-35 seller, BT-50 buyer, BT-64 tax "
-        "representative, BT-75 deliver-to."
+        default=None,
+        description="Address line 1: BT-35 seller, BT-50 buyer, BT-64 tax representative, BT-75 deliver-to.",
     )
-    line2: Text | None = Field(
-        default=None, description="Address line 2: BT-36, BT-51, BT-65, BT-76."
-    )
-    line3: Text | None = Field(
-        default=None, description="Address line 3: BT-162, BT-163, BT-164, BT-165."
-    )
+    line2: Text | None = Field(default=None, description="Address line 2: BT-36, BT-51, BT-65, BT-76.")
+    line3: Text | None = Field(default=None, description="Address line 3: BT-162, BT-163, BT-164, BT-165.")
     city: Text | None = Field(default=None, description="City: BT-37, BT-52, BT-66, BT-77.")
-    post_code: Text | None = Field(
-        default=None, description="Post code: BT-38, BT-53, BT-67, BT-78."
-    )
+    post_code: Text | None = Field(default=None, description="Post code: BT-38, BT-53, BT-67, BT-78.")
     country_subdivision: Text | None = Field(
         default=None, description="Country subdivision: BT-39, BT-54, BT-68, BT-79."
     )
@@ -118,12 +112,8 @@ class Address(_Model):
 class Contact(_Model):
     """Contact: BG-6 seller, BG-9 buyer."""
 
-    name: Text | None = Field(
-        default=None, description="Contact point: BT-41 seller, BT-56 buyer."
-    )
-    telephone: Text | None = Field(
-        default=None, description="Contact telephone number: BT-42, BT-57."
-    )
+    name: Text | None = Field(default=None, description="Contact point: BT-41 seller, BT-56 buyer.")
+    telephone: Text | None = Field(default=None, description="Contact telephone number: BT-42, BT-57.")
     email: Text | None = Field(default=None, description="Contact email address: BT-43, BT-58.")
 
 
@@ -235,9 +225,7 @@ class Delivery(_Model):
     location_identifier: LocationIdentifier | None = Field(
         default=None, description="BT-71 Deliver to location identifier (scheme BT-71-1)."
     )
-    actual_delivery_date: date | None = Field(
-        default=None, description="BT-72 Actual delivery date."
-    )
+    actual_delivery_date: date | None = Field(default=None, description="BT-72 Actual delivery date.")
     address: Address | None = Field(default=None, description="BG-15 DELIVER TO ADDRESS.")
 
 
@@ -270,8 +258,7 @@ class PaymentCard(_Model):
         if len(digits) > 6:
             raise PydanticCustomError(
                 "card_number_unmasked",
-                "BT-87: give only the last 4 to 6 digits of a card number (PCI DSS), "
-                "never the full number",
+                "BT-87: give only the last 4 to 6 digits of a card number (PCI DSS), never the full number",
             )
         return self
 
@@ -279,9 +266,7 @@ class PaymentCard(_Model):
 class DirectDebit(_Model):
     """BG-19 DIRECT DEBIT."""
 
-    mandate_reference: Text | None = Field(
-        default=None, description="BT-89 Mandate reference identifier."
-    )
+    mandate_reference: Text | None = Field(default=None, description="BT-89 Mandate reference identifier.")
     creditor_identifier: Text | None = Field(
         default=None, description="BT-90 Bank assigned creditor identifier (SEPA creditor id)."
     )
@@ -304,9 +289,7 @@ class PaymentInstructions(_Model):
     credit_transfers: list[CreditTransfer] = Field(
         default_factory=list, description="BG-17 CREDIT TRANSFER (one per account)."
     )
-    payment_card: PaymentCard | None = Field(
-        default=None, description="BG-18 PAYMENT CARD INFORMATION."
-    )
+    payment_card: PaymentCard | None = Field(default=None, description="BG-18 PAYMENT CARD INFORMATION.")
     direct_debit: DirectDebit | None = Field(default=None, description="BG-19 DIRECT DEBIT.")
 
 
@@ -371,6 +354,9 @@ class LineCharge(_AllowanceChargeBase):
     )
 
 
+AllowanceOrCharge = DocumentAllowance | DocumentCharge | LineAllowance | LineCharge
+
+
 # ---------------------------------------------------------------------------- totals, VAT
 
 
@@ -389,9 +375,7 @@ class DocumentTotals(_Model):
     tax_exclusive_amount: Amount | None = Field(
         default=None, description="BT-109 Invoice total amount without VAT (derived)."
     )
-    vat_total: Amount | None = Field(
-        default=None, description="BT-110 Invoice total VAT amount (derived)."
-    )
+    vat_total: Amount | None = Field(default=None, description="BT-110 Invoice total VAT amount (derived).")
     vat_total_in_tax_currency: Amount | None = Field(
         default=None,
         description="BT-111 Invoice total VAT amount in accounting currency (BT-6); given.",
@@ -400,12 +384,8 @@ class DocumentTotals(_Model):
         default=None, description="BT-112 Invoice total amount with VAT (derived)."
     )
     paid_amount: Amount | None = Field(default=None, description="BT-113 Paid amount; given.")
-    rounding_amount: Amount | None = Field(
-        default=None, description="BT-114 Rounding amount; given."
-    )
-    amount_due: Amount | None = Field(
-        default=None, description="BT-115 Amount due for payment (derived)."
-    )
+    rounding_amount: Amount | None = Field(default=None, description="BT-114 Rounding amount; given.")
+    amount_due: Amount | None = Field(default=None, description="BT-115 Amount due for payment (derived).")
 
 
 class VatBreakdown(_Model):
@@ -414,18 +394,14 @@ class VatBreakdown(_Model):
     taxable_amount: Amount | None = Field(
         default=None, description="BT-116 VAT category taxable amount (derived)."
     )
-    tax_amount: Amount | None = Field(
-        default=None, description="BT-117 VAT category tax amount (derived)."
-    )
+    tax_amount: Amount | None = Field(default=None, description="BT-117 VAT category tax amount (derived).")
     category_code: VatCategoryCode = Field(
         description="BT-118 VAT category code (UNTDID 5305): S, Z, E, AE, K, G, O, L, M."
     )
     rate: VatRate | None = Field(
         default=None, description="BT-119 VAT category rate in percent (absent for O)."
     )
-    exemption_reason: Text | None = Field(
-        default=None, description="BT-120 VAT exemption reason text."
-    )
+    exemption_reason: Text | None = Field(default=None, description="BT-120 VAT exemption reason text.")
     exemption_reason_code: VatExemptionCode | None = Field(
         default=None, description="BT-121 VAT exemption reason code (CEF VATEX)."
     )
@@ -448,8 +424,7 @@ def _decode_base64(value: object) -> object:
 Base64Content = Annotated[
     bytes,
     BeforeValidator(_decode_base64),
-    PlainSerializer(lambda b: base64.b64encode(b).decode("ascii"), return_type=str,
-                    when_used="json"),
+    PlainSerializer(lambda b: base64.b64encode(b).decode("ascii"), return_type=str, when_used="json"),
     Field(json_schema_extra={"contentEncoding": "base64"}),
 ]
 
@@ -466,15 +441,11 @@ class SupportingDocument(_Model):
     """BG-24 ADDITIONAL SUPPORTING DOCUMENTS."""
 
     reference: Text = Field(description="BT-122 Supporting document reference.")
-    description: Text | None = Field(
-        default=None, description="BT-123 Supporting document description."
-    )
+    description: Text | None = Field(default=None, description="BT-123 Supporting document description.")
     external_location: Text | None = Field(
         default=None, description="BT-124 External document location (a URL)."
     )
-    attachment: Attachment | None = Field(
-        default=None, description="BT-125 Attached document (embedded)."
-    )
+    attachment: Attachment | None = Field(default=None, description="BT-125 Attached document (embedded).")
 
 
 class ObjectIdentifier(_Model):
@@ -522,8 +493,8 @@ class PriceDetails(_Model):
     """BG-29 PRICE DETAILS."""
 
     net_amount: UnitPrice | None = Field(
-        default=None, description="BT-146 Item net price; derived as gross price minus "
-        "discount when left out."
+        default=None,
+        description="BT-146 Item net price; derived as gross price minus discount when left out.",
     )
     discount: UnitPrice | None = Field(
         default=None, description="BT-147 Item price discount (per unit, not a percentage)."
@@ -588,12 +559,8 @@ class Item(_Model):
 
     name: Text = Field(description="BT-153 Item name.")
     description: Text | None = Field(default=None, description="BT-154 Item description.")
-    sellers_identifier: Text | None = Field(
-        default=None, description="BT-155 Item Seller's identifier."
-    )
-    buyers_identifier: Text | None = Field(
-        default=None, description="BT-156 Item Buyer's identifier."
-    )
+    sellers_identifier: Text | None = Field(default=None, description="BT-155 Item Seller's identifier.")
+    buyers_identifier: Text | None = Field(default=None, description="BT-156 Item Buyer's identifier.")
     standard_identifier: StandardIdentifier | None = Field(
         default=None, description="BT-157 Item standard identifier (scheme BT-157-1)."
     )
@@ -603,9 +570,7 @@ class Item(_Model):
     origin_country: CountryCode | None = Field(
         default=None, description="BT-159 Item country of origin (ISO 3166-1 alpha-2)."
     )
-    attributes: list[ItemAttribute] = Field(
-        default_factory=list, description="BG-32 ITEM ATTRIBUTES."
-    )
+    attributes: list[ItemAttribute] = Field(default_factory=list, description="BG-32 ITEM ATTRIBUTES.")
 
 
 class InvoiceLine(_Model):
@@ -621,9 +586,7 @@ class InvoiceLine(_Model):
         description="BT-130 Invoiced quantity unit of measure code (UN/ECE Rec 20/21), "
         "e.g. C62 piece, HUR hour, KGM kilogram."
     )
-    net_amount: Amount | None = Field(
-        default=None, description="BT-131 Invoice line net amount (derived)."
-    )
+    net_amount: Amount | None = Field(default=None, description="BT-131 Invoice line net amount (derived).")
     order_line_reference: Text | None = Field(
         default=None, description="BT-132 Referenced purchase order line reference."
     )
@@ -634,9 +597,7 @@ class InvoiceLine(_Model):
     allowances: list[LineAllowance] = Field(
         default_factory=list, description="BG-27 INVOICE LINE ALLOWANCES."
     )
-    charges: list[LineCharge] = Field(
-        default_factory=list, description="BG-28 INVOICE LINE CHARGES."
-    )
+    charges: list[LineCharge] = Field(default_factory=list, description="BG-28 INVOICE LINE CHARGES.")
     price: PriceDetails = Field(description="BG-29 PRICE DETAILS.")
     vat: LineVat = Field(description="BG-30 LINE VAT INFORMATION.")
     item: Item = Field(description="BG-31 ITEM INFORMATION.")
@@ -671,21 +632,15 @@ class Invoice(_Model):
     )
     project_reference: Text | None = Field(default=None, description="BT-11 Project reference.")
     contract_reference: Text | None = Field(default=None, description="BT-12 Contract reference.")
-    purchase_order_reference: Text | None = Field(
-        default=None, description="BT-13 Purchase order reference."
-    )
-    sales_order_reference: Text | None = Field(
-        default=None, description="BT-14 Sales order reference."
-    )
+    purchase_order_reference: Text | None = Field(default=None, description="BT-13 Purchase order reference.")
+    sales_order_reference: Text | None = Field(default=None, description="BT-14 Sales order reference.")
     receiving_advice_reference: Text | None = Field(
         default=None, description="BT-15 Receiving advice reference."
     )
     despatch_advice_reference: Text | None = Field(
         default=None, description="BT-16 Despatch advice reference."
     )
-    tender_or_lot_reference: Text | None = Field(
-        default=None, description="BT-17 Tender or lot reference."
-    )
+    tender_or_lot_reference: Text | None = Field(default=None, description="BT-17 Tender or lot reference.")
     invoiced_object_identifier: ObjectIdentifier | None = Field(
         default=None, description="BT-18 Invoiced object identifier (scheme BT-18-1)."
     )
@@ -716,12 +671,8 @@ class Invoice(_Model):
     allowances: list[DocumentAllowance] = Field(
         default_factory=list, description="BG-20 DOCUMENT LEVEL ALLOWANCES."
     )
-    charges: list[DocumentCharge] = Field(
-        default_factory=list, description="BG-21 DOCUMENT LEVEL CHARGES."
-    )
-    totals: DocumentTotals = Field(
-        default_factory=DocumentTotals, description="BG-22 DOCUMENT TOTALS."
-    )
+    charges: list[DocumentCharge] = Field(default_factory=list, description="BG-21 DOCUMENT LEVEL CHARGES.")
+    totals: DocumentTotals = Field(default_factory=DocumentTotals, description="BG-22 DOCUMENT TOTALS.")
     vat_breakdown: list[VatBreakdown] = Field(
         default_factory=list,
         description="BG-23 VAT BREAKDOWN (derived; give entries only to carry exemption "

@@ -49,8 +49,14 @@ def json_path(loc: Iterable[str | int]) -> str:
     return out
 
 
-def problem_at(path: str, message: str, *, rule: str | None = None,
-               severity: Severity = Severity.ERROR, term: str | None = None) -> Problem:
+def problem_at(
+    path: str,
+    message: str,
+    *,
+    rule: str | None = None,
+    severity: Severity = Severity.ERROR,
+    term: str | None = None,
+) -> Problem:
     """A problem whose term is looked up from its path unless given."""
     if term is None:
         found = term_for_path(path)

@@ -81,8 +81,10 @@ _TERMS: list[Term] = [
     Term("BT-33", "Seller additional legal information", "seller.additional_legal_information"),
     Term("BT-34", "Seller electronic address", "seller.electronic_address.value"),
     Term("BT-34-1", "Seller electronic address scheme", "seller.electronic_address.scheme"),
-    *_under("seller.address", _address(
-        "Seller", ("BT-35", "BT-36", "BT-162", "BT-37", "BT-38", "BT-39", "BT-40"), "BG-5")),
+    *_under(
+        "seller.address",
+        _address("Seller", ("BT-35", "BT-36", "BT-162", "BT-37", "BT-38", "BT-39", "BT-40"), "BG-5"),
+    ),
     Term("BG-6", "SELLER CONTACT", "seller.contact"),
     Term("BT-41", "Seller contact point", "seller.contact.name"),
     Term("BT-42", "Seller contact telephone number", "seller.contact.telephone"),
@@ -98,8 +100,10 @@ _TERMS: list[Term] = [
     Term("BT-48", "Buyer VAT identifier", "buyer.vat_identifier"),
     Term("BT-49", "Buyer electronic address", "buyer.electronic_address.value"),
     Term("BT-49-1", "Buyer electronic address scheme", "buyer.electronic_address.scheme"),
-    *_under("buyer.address", _address(
-        "Buyer", ("BT-50", "BT-51", "BT-163", "BT-52", "BT-53", "BT-54", "BT-55"), "BG-8")),
+    *_under(
+        "buyer.address",
+        _address("Buyer", ("BT-50", "BT-51", "BT-163", "BT-52", "BT-53", "BT-54", "BT-55"), "BG-8"),
+    ),
     Term("BG-9", "BUYER CONTACT", "buyer.contact"),
     Term("BT-56", "Buyer contact point", "buyer.contact.name"),
     Term("BT-57", "Buyer contact telephone number", "buyer.contact.telephone"),
@@ -114,9 +118,12 @@ _TERMS: list[Term] = [
     Term("BG-11", "SELLER TAX REPRESENTATIVE PARTY", "tax_representative"),
     Term("BT-62", "Seller tax representative name", "tax_representative.name"),
     Term("BT-63", "Seller tax representative VAT identifier", "tax_representative.vat_identifier"),
-    *_under("tax_representative.address", _address(
-        "Tax representative", ("BT-64", "BT-65", "BT-164", "BT-66", "BT-67", "BT-68", "BT-69"),
-        "BG-12")),
+    *_under(
+        "tax_representative.address",
+        _address(
+            "Tax representative", ("BT-64", "BT-65", "BT-164", "BT-66", "BT-67", "BT-68", "BT-69"), "BG-12"
+        ),
+    ),
     # BG-13 delivery, BG-14 invoicing period
     Term("BG-13", "DELIVERY INFORMATION", "delivery"),
     Term("BT-70", "Deliver to party name", "delivery.party_name"),
@@ -126,30 +133,40 @@ _TERMS: list[Term] = [
     Term("BG-14", "INVOICING PERIOD", "invoicing_period"),
     Term("BT-73", "Invoicing period start date", "invoicing_period.start_date"),
     Term("BT-74", "Invoicing period end date", "invoicing_period.end_date"),
-    *_under("delivery.address", _address(
-        "Deliver to", ("BT-75", "BT-76", "BT-165", "BT-77", "BT-78", "BT-79", "BT-80"), "BG-15")),
+    *_under(
+        "delivery.address",
+        _address("Deliver to", ("BT-75", "BT-76", "BT-165", "BT-77", "BT-78", "BT-79", "BT-80"), "BG-15"),
+    ),
     # BG-16 payment
     Term("BG-16", "PAYMENT INSTRUCTIONS", "payment_instructions"),
     Term("BT-81", "Payment means type code", "payment_instructions.means_code"),
     Term("BT-82", "Payment means text", "payment_instructions.means_text"),
     Term("BT-83", "Remittance information", "payment_instructions.remittance_information"),
     Term("BG-17", "CREDIT TRANSFER", "payment_instructions.credit_transfers[*]"),
-    Term("BT-84", "Payment account identifier",
-         "payment_instructions.credit_transfers[*].account_identifier"),
+    Term(
+        "BT-84", "Payment account identifier", "payment_instructions.credit_transfers[*].account_identifier"
+    ),
     Term("BT-85", "Payment account name", "payment_instructions.credit_transfers[*].account_name"),
-    Term("BT-86", "Payment service provider identifier",
-         "payment_instructions.credit_transfers[*].service_provider_identifier"),
+    Term(
+        "BT-86",
+        "Payment service provider identifier",
+        "payment_instructions.credit_transfers[*].service_provider_identifier",
+    ),
     Term("BG-18", "PAYMENT CARD INFORMATION", "payment_instructions.payment_card"),
-    Term("BT-87", "Payment card primary account number",
-         "payment_instructions.payment_card.primary_account_number"),
+    Term(
+        "BT-87",
+        "Payment card primary account number",
+        "payment_instructions.payment_card.primary_account_number",
+    ),
     Term("BT-88", "Payment card holder name", "payment_instructions.payment_card.holder_name"),
     Term("BG-19", "DIRECT DEBIT", "payment_instructions.direct_debit"),
-    Term("BT-89", "Mandate reference identifier",
-         "payment_instructions.direct_debit.mandate_reference"),
-    Term("BT-90", "Bank assigned creditor identifier",
-         "payment_instructions.direct_debit.creditor_identifier"),
-    Term("BT-91", "Debited account identifier",
-         "payment_instructions.direct_debit.debited_account_identifier"),
+    Term("BT-89", "Mandate reference identifier", "payment_instructions.direct_debit.mandate_reference"),
+    Term(
+        "BT-90", "Bank assigned creditor identifier", "payment_instructions.direct_debit.creditor_identifier"
+    ),
+    Term(
+        "BT-91", "Debited account identifier", "payment_instructions.direct_debit.debited_account_identifier"
+    ),
     # BG-20, BG-21 document allowances and charges
     Term("BG-20", "DOCUMENT LEVEL ALLOWANCES", "allowances[*]"),
     Term("BT-92", "Document level allowance amount", "allowances[*].amount"),
@@ -174,8 +191,7 @@ _TERMS: list[Term] = [
     Term("BT-108", "Sum of charges on document level", "totals.charge_total"),
     Term("BT-109", "Invoice total amount without VAT", "totals.tax_exclusive_amount"),
     Term("BT-110", "Invoice total VAT amount", "totals.vat_total"),
-    Term("BT-111", "Invoice total VAT amount in accounting currency",
-         "totals.vat_total_in_tax_currency"),
+    Term("BT-111", "Invoice total VAT amount in accounting currency", "totals.vat_total_in_tax_currency"),
     Term("BT-112", "Invoice total amount with VAT", "totals.tax_inclusive_amount"),
     Term("BT-113", "Paid amount", "totals.paid_amount"),
     Term("BT-114", "Rounding amount", "totals.rounding_amount"),
@@ -227,8 +243,7 @@ _TERMS: list[Term] = [
     Term("BT-147", "Item price discount", "lines[*].price.discount"),
     Term("BT-148", "Item gross price", "lines[*].price.gross_amount"),
     Term("BT-149", "Item price base quantity", "lines[*].price.base_quantity"),
-    Term("BT-150", "Item price base quantity unit of measure code",
-         "lines[*].price.base_quantity_unit_code"),
+    Term("BT-150", "Item price base quantity unit of measure code", "lines[*].price.base_quantity_unit_code"),
     Term("BG-30", "LINE VAT INFORMATION", "lines[*].vat"),
     Term("BT-151", "Invoiced item VAT category code", "lines[*].vat.category_code"),
     Term("BT-152", "Invoiced item VAT rate", "lines[*].vat.rate"),
@@ -241,8 +256,7 @@ _TERMS: list[Term] = [
     Term("BT-157-1", "Item standard identifier scheme", "lines[*].item.standard_identifier.scheme"),
     Term("BT-158", "Item classification identifier", "lines[*].item.classifications[*].value"),
     Term("BT-158-1", "Item classification scheme", "lines[*].item.classifications[*].scheme"),
-    Term("BT-158-2", "Item classification scheme version",
-         "lines[*].item.classifications[*].scheme_version"),
+    Term("BT-158-2", "Item classification scheme version", "lines[*].item.classifications[*].scheme_version"),
     Term("BT-159", "Item country of origin", "lines[*].item.origin_country"),
     Term("BG-32", "ITEM ATTRIBUTES", "lines[*].item.attributes[*]"),
     Term("BT-160", "Item attribute name", "lines[*].item.attributes[*].name"),

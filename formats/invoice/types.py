@@ -22,7 +22,7 @@ def _refuse_float(value: Any) -> Any:
         raise PydanticCustomError(
             "float_not_allowed",
             "binary floats cannot hold amounts exactly; give a JSON number, a string "
-            "such as \"12.50\", or a Decimal",
+            'such as "12.50", or a Decimal',
         )
     if isinstance(value, bool):
         raise PydanticCustomError("decimal_type", "expected a decimal number, got a boolean")
