@@ -6,7 +6,6 @@ unreadable input; 3 an internal error (a bug: please report it with ``GATEWAY_DE
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from formats.errors import InvoiceInputError
-from formats.invoice import CheckResult, RoundingRule, check_invoice
+from formats.invoice import CheckResult, RoundingRule, check_invoice, dump_json
 from gateway import __version__
 from gateway.schema_files import write_or_check_schemas
 
@@ -170,10 +169,7 @@ def calculate(
         err.print(f"[red]✗[/] {escape(str(file))} cannot be calculated:")
         _print_problems(err, result)
         raise typer.Exit(EXIT_PROBLEMS)
-    text = (
-        json.dumps(result.calculated.model_dump(mode="json", exclude_none=True), indent=2, ensure_ascii=False)
-        + "\n"
-    )
+    text = dump_json(result.calculated)
     if output is None:
         sys.stdout.write(text)
     else:

@@ -7,7 +7,7 @@ from formats.invoice.calculate import RoundingRule, calculate
 from formats.invoice.check import CheckResult, check_invoice, parse_invoice
 from formats.invoice.codes import CodeList, codes
 from formats.invoice.compare import Disagreement, compare_totals
-from formats.invoice.load import load_json
+from formats.invoice.load import dump_json, load_json
 from formats.invoice.model import (
     Address,
     Attachment,
@@ -88,6 +88,7 @@ __all__ = [
     "check_rules",
     "codes",
     "compare_totals",
+    "dump_json",
     "load_json",
     "parse_invoice",
     "term_for_path",

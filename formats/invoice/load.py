@@ -1,4 +1,4 @@
-"""Reading an invoice from JSON bytes, safely.
+"""Reading an invoice from JSON bytes, safely, and writing it back.
 
 Numbers become ``Decimal`` straight from the text (``0.1`` stays exactly 0.1), a key given
 twice is refused rather than silently keeping the last, ``NaN``/``Infinity`` are refused,
@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from typing import Any
+
+from pydantic import BaseModel
 
 from formats.errors import InvoiceInputError
 
@@ -72,3 +74,18 @@ def load_json(data: bytes | str, *, max_bytes: int = MAX_JSON_BYTES) -> dict[str
     if not isinstance(value, dict):
         raise InvoiceInputError(f"an invoice is a JSON object; this input is a JSON {type(value).__name__}")
     return value
+
+
+def _prune(value: Any) -> Any:
+    if isinstance(value, dict):
+        pruned = {k: _prune(v) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if v not in (None, [], {})}
+    if isinstance(value, list):
+        return [_prune(v) for v in value]
+    return value
+
+
+def dump_json(invoice: BaseModel) -> str:
+    """An invoice as JSON text: amounts as exact strings, empty and absent terms left out."""
+    data = _prune(invoice.model_dump(mode="json"))
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -69,7 +69,7 @@ def _code(code_list: CodeList) -> Callable[[str], str]:
         if not is_valid(code_list, value):
             raise PydanticCustomError(
                 "unknown_code",
-                "{rule}: {value!r} is not a valid {name}",
+                "{rule}: '{value}' is not a valid {name}",
                 {"rule": code_list.value, "value": value, "name": CODE_LIST_NAMES[code_list]},
             )
         return value
