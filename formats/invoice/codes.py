@@ -172,3 +172,8 @@ def is_valid(code_list: CodeList, value: str) -> bool:
 
 COUNTRY_PREFIX_EXCEPTIONS = frozenset({"EL", "XI"})
 """VAT identifier prefixes that are not ISO 3166 codes: EL (Greece), XI (Northern Ireland)."""
+
+
+def category_rule_prefix(category: str) -> str:
+    """The rule family of a VAT category: BR-IC-* for K, BR-IG-* for L, BR-IP-* for M."""
+    return {"K": "IC", "L": "IG", "M": "IP"}.get(category, category)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
+from formats.invoice.calculate import ZERO_VAT_CATEGORIES
 from formats.invoice.model import Invoice, VatBreakdown
 from formats.invoice.problems import Problem, Severity
 from formats.invoice.terms import term_for_path
@@ -99,6 +100,8 @@ def _compare_breakdown(
     seen = set()
     for i, given in enumerate(supplied):
         key = (given.category_code, given.rate)
+        if key not in done and given.category_code in ZERO_VAT_CATEGORIES and given.rate is None:
+            key = (given.category_code, Decimal(0))  # the rate of these categories is zero
         seen.add(key)
         path = f"$.vat_breakdown[{i}]"
         match = done.get(key)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
-from formats.invoice.codes import COUNTRY_PREFIX_EXCEPTIONS, CodeList, is_valid
+from formats.invoice.codes import COUNTRY_PREFIX_EXCEPTIONS, CodeList, category_rule_prefix, is_valid
 from formats.invoice.model import AllowanceOrCharge, Invoice
 from formats.invoice.problems import Problem, Severity, problem_at
 
@@ -117,7 +117,7 @@ def _vat_categories(invoice: Invoice) -> Iterator[Problem]:
             and not (category in {"L", "M"} and invoice.seller.tax_registration_identifier)
         ):
             yield _rule(
-                f"BR-{_rule_prefix(category)}-02",
+                f"BR-{category_rule_prefix(category)}-02",
                 path,
                 f"an invoice with VAT category {category} ({name}) needs the seller "
                 "VAT identifier (BT-31) or the tax representative's (BT-63)",
@@ -165,14 +165,13 @@ def _vat_categories(invoice: Invoice) -> Iterator[Problem]:
                     "category O (not subject to VAT) cannot be mixed with other VAT "
                     f"categories ({', '.join(sorted(set(used) - {'O'}))})",
                 )
-        if category in {"S", "L", "M"}:
-            yield from _positive_rates(invoice, category)
+        yield from _positive_rates(invoice, category)
     for i, entry in enumerate(invoice.vat_breakdown):
         path = f"$.vat_breakdown[{i}]"
         has_reason = entry.exemption_reason or entry.exemption_reason_code
         if entry.category_code in _NEEDS_EXEMPTION_REASON and not has_reason:
             yield _rule(
-                f"BR-{_rule_prefix(entry.category_code)}-10",
+                f"BR-{category_rule_prefix(entry.category_code)}-10",
                 f"{path}.exemption_reason",
                 f"VAT category {entry.category_code} "
                 f"({_CATEGORY_NAMES[entry.category_code]}) needs an exemption reason "
@@ -180,23 +179,34 @@ def _vat_categories(invoice: Invoice) -> Iterator[Problem]:
             )
         if entry.category_code in _NO_EXEMPTION_REASON and has_reason:
             yield _rule(
-                f"BR-{_rule_prefix(entry.category_code)}-10",
+                f"BR-{category_rule_prefix(entry.category_code)}-10",
                 f"{path}.exemption_reason",
                 f"VAT category {entry.category_code} may not carry an exemption reason",
             )
 
 
 def _positive_rates(invoice: Invoice, category: str) -> Iterator[Problem]:
-    rule = f"BR-{_rule_prefix(category)}-05"
+    """BR-S-05/06/07: a standard-rated line, allowance or charge has a rate above zero."""
+    if category != "S":
+        return
     for i, line in enumerate(invoice.lines):
-        if line.vat.category_code == category and (line.vat.rate or 0) <= 0 and category == "S":
+        if line.vat.category_code == "S" and (line.vat.rate or 0) <= 0:
             yield _rule(
-                rule, f"$.lines[{i}].vat.rate", "a standard-rated (S) line needs a VAT rate greater than zero"
+                "BR-S-05",
+                f"$.lines[{i}].vat.rate",
+                "a standard-rated (S) line needs a VAT rate greater than zero",
             )
-
-
-def _rule_prefix(category: str) -> str:
-    return {"K": "IC", "L": "IG", "M": "IP"}.get(category, category)
+    for rule, kind, items in (
+        ("BR-S-06", "allowances", invoice.allowances),
+        ("BR-S-07", "charges", invoice.charges),
+    ):
+        for i, item in enumerate(items):
+            if item.vat_category_code == "S" and (item.vat_rate or 0) <= 0:
+                yield _rule(
+                    rule,
+                    f"$.{kind}[{i}].vat_rate",
+                    f"a standard-rated (S) document {kind[:-1]} needs a VAT rate greater than zero",
+                )
 
 
 def _payment(invoice: Invoice) -> Iterator[Problem]:
