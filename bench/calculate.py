@@ -46,9 +46,7 @@ def main() -> None:
     results = {
         "anchor: json.loads + model_validate": _median_seconds(anchor, args.repeat),
         "calculate (totals)": _median_seconds(lambda: calculate(invoice), args.repeat),
-        "calculate (line)": _median_seconds(
-            lambda: calculate(invoice, RoundingRule.LINE), args.repeat
-        ),
+        "calculate (line)": _median_seconds(lambda: calculate(invoice, RoundingRule.LINE), args.repeat),
         "check_invoice (whole path)": _median_seconds(lambda: check_invoice(data), args.repeat),
     }
     base = results["anchor: json.loads + model_validate"]

@@ -81,8 +81,9 @@ def _read(path: Path) -> bytes:
 
 def _print_problems(console: Console, result: CheckResult) -> None:
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    for column in ("level", "path", "term", "rule", "message"):
-        table.add_column(column, overflow="fold")
+    for column in ("level", "path", "term", "rule"):
+        table.add_column(column, no_wrap=True)  # whole paths, so they can be searched for
+    table.add_column("message", overflow="fold")
     for p in result.problems:
         style = "red" if p.severity == "error" else "yellow"
         table.add_row(
@@ -173,7 +174,11 @@ def calculate(
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            err.print(f"[red]error:[/] cannot write {escape(str(output))}: {exc.strerror or exc}")
+            raise typer.Exit(EXIT_INPUT) from None
     if result.problems:
         _print_problems(err, result)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_PROBLEMS)

@@ -7,14 +7,14 @@ per category and rate on the totals (EN 16931, BR-CO-17), half away from zero.
 
 from __future__ import annotations
 
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
 from formats.invoice import check_invoice
+
+ROOT = Path(__file__).resolve().parent.parent
 
 EXAMPLES = ROOT / "examples"
 FILES = sorted(EXAMPLES.glob("*.json"))

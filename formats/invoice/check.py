@@ -53,6 +53,7 @@ def check_invoice(
     source: bytes | str | dict[str, Any] | Invoice,
     rounding: RoundingRule = RoundingRule.TOTALS,
 ) -> CheckResult:
+    rounding = RoundingRule(rounding)
     result = CheckResult()
     if isinstance(source, Invoice):
         result.invoice = source

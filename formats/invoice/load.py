@@ -46,7 +46,10 @@ def _depth(value: Any, level: int = 0) -> None:
 
 def load_json(data: bytes | str, *, max_bytes: int = MAX_JSON_BYTES) -> dict[str, Any]:
     """Parse invoice JSON into plain Python data (a dict), or raise ``InvoiceInputError``."""
-    size = len(data.encode("utf-8") if isinstance(data, str) else data)
+    try:
+        size = len(data.encode("utf-8") if isinstance(data, str) else data)
+    except UnicodeEncodeError as exc:
+        raise InvoiceInputError(f"the input is not valid Unicode text (character {exc.start})") from None
     if size > max_bytes:
         raise InvoiceInputError(f"the input is {size} bytes; the limit is {max_bytes}")
     if isinstance(data, bytes):

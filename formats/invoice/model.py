@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import date
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 from pydantic_core import PydanticCustomError
@@ -66,9 +66,10 @@ class _Model(BaseModel):
 class Identifier(_Model):
     """An identifier with an optional scheme (ISO 6523 ICD or UNTDID 1153, per field)."""
 
-    value: Text = Field(description="The identifier.")
+    value: Text = Field(description="Identifier: BT-29 seller, BT-46 buyer, BT-60 payee.")
     scheme: PartyIdScheme | None = Field(
-        default=None, description="Scheme identifier (the BT's '-1' sub-term), ISO 6523 ICD."
+        default=None,
+        description="Identifier scheme (ISO 6523 ICD): BT-29-1 seller, BT-46-1 buyer, BT-60-1 payee.",
     )
 
 
@@ -196,19 +197,37 @@ class Period(_Model):
         default=None, description="End date: BT-74 invoicing period, BT-135 line period."
     )
 
+    # (rule for an empty period, rule for end before start), per kind of period
+    _rules: ClassVar[tuple[str, str]] = ("BR-CO-19", "BR-29")
+
     @model_validator(mode="after")
     def _ordered(self) -> Period:
+        empty_rule, order_rule = self._rules
         if self.start_date is None and self.end_date is None:
             raise PydanticCustomError(
-                "empty_period", "BR-CO-19/BR-CO-20: a period needs a start date, an end date or both"
+                "empty_period",
+                "{rule}: a period needs a start date, an end date or both",
+                {"rule": empty_rule},
             )
         if self.start_date and self.end_date and self.end_date < self.start_date:
             raise PydanticCustomError(
                 "period_order",
-                "BR-29/BR-30: the end date {end} is before the start date {start}",
-                {"end": self.end_date.isoformat(), "start": self.start_date.isoformat()},
+                "{rule}: the end date {end} is before the start date {start}",
+                {"rule": order_rule, "end": self.end_date.isoformat(), "start": self.start_date.isoformat()},
             )
         return self
+
+
+class InvoicingPeriod(Period):
+    """BG-14 INVOICING PERIOD."""
+
+    _rules: ClassVar[tuple[str, str]] = ("BR-CO-19", "BR-29")
+
+
+class LinePeriod(Period):
+    """BG-26 INVOICE LINE PERIOD."""
+
+    _rules: ClassVar[tuple[str, str]] = ("BR-CO-20", "BR-30")
 
 
 class LocationIdentifier(_Model):
@@ -593,7 +612,7 @@ class InvoiceLine(_Model):
     buyer_accounting_reference: Text | None = Field(
         default=None, description="BT-133 Invoice line Buyer accounting reference."
     )
-    period: Period | None = Field(default=None, description="BG-26 INVOICE LINE PERIOD.")
+    period: LinePeriod | None = Field(default=None, description="BG-26 INVOICE LINE PERIOD.")
     allowances: list[LineAllowance] = Field(
         default_factory=list, description="BG-27 INVOICE LINE ALLOWANCES."
     )
@@ -662,7 +681,7 @@ class Invoice(_Model):
         default=None, description="BG-11 SELLER TAX REPRESENTATIVE PARTY."
     )
     delivery: Delivery | None = Field(default=None, description="BG-13 DELIVERY INFORMATION.")
-    invoicing_period: Period | None = Field(
+    invoicing_period: InvoicingPeriod | None = Field(
         default=None, description="BG-14 INVOICING PERIOD (part of BG-13 in the semantic model)."
     )
     payment_instructions: PaymentInstructions | None = Field(

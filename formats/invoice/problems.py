@@ -91,5 +91,14 @@ def from_validation_error(error: ValidationError) -> list[Problem]:
     return problems
 
 
+_PATH_PART = re.compile(r"\[(\d+)\]|[^.\[\]]+")
+
+
+def _document_order(path: str) -> tuple[tuple[int, int | str], ...]:
+    """``$.lines[10].id`` sorts after ``$.lines[2].id``: list indexes compare as numbers."""
+    return tuple((0, int(m.group(1))) if m.group(1) else (1, m.group(0)) for m in _PATH_PART.finditer(path))
+
+
 def sort_problems(problems: Sequence[Problem]) -> list[Problem]:
-    return sorted(problems, key=lambda p: (p.severity != Severity.ERROR, p.path))
+    """Errors first, then warnings; each in document order."""
+    return sorted(problems, key=lambda p: (p.severity != Severity.ERROR, _document_order(p.path)))

@@ -19,6 +19,8 @@ from formats.invoice.problems import Problem, Severity, problem_at
 
 _CREDIT_TRANSFER = {"30", "58"}
 _DIRECT_DEBIT = {"49", "59"}
+# BR-S/Z/E/AE/IG/IP-02 accept the seller tax registration identifier (BT-32) too
+_TAX_REGISTRATION_WILL_DO = {"S", "Z", "E", "AE", "L", "M"}
 _NEEDS_EXEMPTION_REASON = {"E", "AE", "K", "G", "O"}
 _NO_EXEMPTION_REASON = {"S", "Z", "L", "M"}
 _CATEGORY_NAMES = {
@@ -114,7 +116,7 @@ def _vat_categories(invoice: Invoice) -> Iterator[Problem]:
         if (
             category in {"S", "Z", "E", "AE", "K", "G", "L", "M"}
             and not seller_vat
-            and not (category in {"L", "M"} and invoice.seller.tax_registration_identifier)
+            and not (category in _TAX_REGISTRATION_WILL_DO and invoice.seller.tax_registration_identifier)
         ):
             yield _rule(
                 f"BR-{category_rule_prefix(category)}-02",

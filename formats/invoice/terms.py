@@ -277,6 +277,9 @@ def _by_path() -> dict[str, Term]:
         # an identifier object stands for its value term: seller.identifiers[*] -> BT-29
         if term.path.endswith(".value"):
             table.setdefault(term.path.removesuffix(".value"), term)
+        # the list itself stands for its group: lines -> BG-25
+        if term.path.endswith("[*]"):
+            table.setdefault(term.path.removesuffix("[*]"), term)
     return table
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
 from pydantic_core import PydanticCustomError
 
 from formats.invoice.codes import CODE_LIST_NAMES, CodeList, is_valid
@@ -43,7 +43,13 @@ def _max_decimals(places: int, rule: str) -> Callable[[Decimal], Decimal]:
     return check
 
 
-_Exact = Annotated[Decimal, BeforeValidator(_refuse_float), Field(allow_inf_nan=False)]
+_Exact = Annotated[
+    Decimal,
+    BeforeValidator(_refuse_float),
+    Field(allow_inf_nan=False),
+    # plain notation in JSON: 1E+2 is written "100", which xs:decimal accepts too
+    PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json"),
+]
 
 Amount = Annotated[_Exact, AfterValidator(_max_decimals(2, "BR-DEC"))]
 """A monetary amount: at most two decimals (EN 16931 BR-DEC-*), may be negative."""

@@ -21,5 +21,12 @@ def test_schema_names_business_terms_and_refuses_unknown_fields():
     assert schema["additionalProperties"] is False
     line = schema["$defs"]["InvoiceLine"]
     assert "BT-131" in line["properties"]["net_amount"]["description"]
-    assert set(schema["required"]) >= {"number", "issue_date", "type_code", "currency_code", "seller",
-                                       "buyer", "lines"}
+    assert set(schema["required"]) >= {
+        "number",
+        "issue_date",
+        "type_code",
+        "currency_code",
+        "seller",
+        "buyer",
+        "lines",
+    }
