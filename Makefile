@@ -26,7 +26,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy formats gateway schemas connectors
+	$(BIN)/mypy formats gateway schemas connectors tests bench
 
 pytest: install
 	$(BIN)/pytest

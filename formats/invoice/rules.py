@@ -10,11 +10,14 @@ Schematron (``schemas/``) remains the authority on rendered documents.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
+from stdnum import bic, iban
+
 from formats.invoice.codes import COUNTRY_PREFIX_EXCEPTIONS, CodeList, category_rule_prefix, is_valid
-from formats.invoice.model import AllowanceOrCharge, Invoice
+from formats.invoice.model import AllowanceOrCharge, Invoice, PaymentInstructions
 from formats.invoice.problems import Problem, Severity, problem_at
 
 _CREDIT_TRANSFER = {"30", "58"}
@@ -229,6 +232,7 @@ def _payment(invoice: Invoice) -> Iterator[Problem]:
     pay = invoice.payment_instructions
     if pay is None:
         return
+    yield from _accounts(pay)
     if pay.means_code in _CREDIT_TRANSFER and not pay.credit_transfers:
         yield _rule(
             "BR-61",
@@ -246,6 +250,49 @@ def _payment(invoice: Invoice) -> Iterator[Problem]:
             "$.payment_instructions.direct_debit.creditor_identifier",
             "a direct debit needs the bank assigned creditor identifier (BT-90)",
         )
+
+
+_SEPA_CREDIT_TRANSFER = "58"
+_SEPA_DIRECT_DEBIT = "59"
+_LOOKS_LIKE_IBAN = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9 ]{10,36}$")
+
+
+def _accounts(pay: PaymentInstructions) -> Iterator[Problem]:
+    """GW-IBAN, GW-BIC: account numbers a bank would refuse (ISO 13616 / ISO 9362 checks).
+
+    Not EN 16931 rules: the norm leaves account formats open. A SEPA payment (58, 59) with
+    a wrong IBAN cannot be paid, so that is an error; elsewhere a failed check is a warning.
+    """
+    for i, transfer in enumerate(pay.credit_transfers):
+        path = f"$.payment_instructions.credit_transfers[{i}]"
+        account = transfer.account_identifier
+        sepa = pay.means_code == _SEPA_CREDIT_TRANSFER
+        if (sepa or _LOOKS_LIKE_IBAN.match(account.upper())) and not iban.is_valid(account):
+            yield _rule(
+                "GW-IBAN",
+                f"{path}.account_identifier",
+                f"{account!r} is not a valid IBAN (ISO 13616 check digits or length)",
+                Severity.ERROR if sepa else Severity.WARNING,
+            )
+        bic_code = transfer.service_provider_identifier
+        if bic_code and not bic.is_valid(bic_code):
+            yield _rule(
+                "GW-BIC",
+                f"{path}.service_provider_identifier",
+                f"{bic_code!r} is not a valid BIC (ISO 9362: 8 or 11 characters)",
+                Severity.WARNING,
+            )
+    debit = pay.direct_debit
+    if debit and debit.debited_account_identifier:
+        account = debit.debited_account_identifier
+        sepa = pay.means_code == _SEPA_DIRECT_DEBIT
+        if (sepa or _LOOKS_LIKE_IBAN.match(account.upper())) and not iban.is_valid(account):
+            yield _rule(
+                "GW-IBAN",
+                "$.payment_instructions.direct_debit.debited_account_identifier",
+                f"{account!r} is not a valid IBAN (ISO 13616 check digits or length)",
+                Severity.ERROR if sepa else Severity.WARNING,
+            )
 
 
 def _allowance_reasons(invoice: Invoice) -> Iterator[Problem]:

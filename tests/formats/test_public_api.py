@@ -88,7 +88,7 @@ def _imported_modules(path: Path) -> list[tuple[int, str]]:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.append((node.lineno, node.module))
         elif (module := _dynamic_import(node)) is not None:
-            found.append((node.lineno, module))
+            found.append((getattr(node, "lineno", 0), module))
     return found
 
 

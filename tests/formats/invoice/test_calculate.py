@@ -276,7 +276,7 @@ def test_jpy_rounds_to_whole_yen(make_invoice, make_line):
     assert result.totals.amount_due == D("2186")
     derived = [result.lines[0].net_amount, result.lines[1].net_amount, *vat.values()]
     derived += [result.totals.line_net_total, result.totals.vat_total, result.totals.amount_due]
-    assert all(amount.as_tuple().exponent == 0 for amount in derived)
+    assert all(amount is not None and amount.as_tuple().exponent == 0 for amount in derived)
 
 
 def test_jpy_half_yen_vat_rounds_up(make_invoice, make_line):

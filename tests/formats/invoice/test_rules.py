@@ -450,6 +450,7 @@ def test_br_53_satisfied(minimal_invoice):
     result = check_invoice(minimal_invoice)
     assert result.problems == []
     assert result.calculated is not None
+    assert result.invoice is not None
     assert (
         result.calculated.totals.vat_total_in_tax_currency == result.invoice.totals.vat_total_in_tax_currency
     )
@@ -471,3 +472,54 @@ def test_corrected_invoice_without_preceding_reference_warns(minimal_invoice):
     assert [p.severity for p in result.problems] == [Severity.WARNING]
     minimal_invoice["preceding_invoices"] = [{"reference": "INV-2025-0099"}]
     assert check_invoice(minimal_invoice).problems == []
+
+
+def test_gw_iban_sepa_credit_transfer_with_bad_check_digits_is_an_error(minimal_invoice):
+    minimal_invoice["payment_instructions"] = {
+        "means_code": "58",
+        "credit_transfers": [{"account_identifier": "DE03120300000000202051"}],
+    }
+    problem = one(minimal_invoice, "GW-IBAN")
+    assert problem.severity is Severity.ERROR
+    assert problem.path == "$.payment_instructions.credit_transfers[0].account_identifier"
+    assert problem.term == "BT-84"
+
+
+def test_gw_iban_non_sepa_transfer_only_warns_and_ignores_non_iban_accounts(minimal_invoice):
+    minimal_invoice["payment_instructions"] = {
+        "means_code": "30",
+        "credit_transfers": [
+            {"account_identifier": "DE03120300000000202051"},
+            {"account_identifier": "000123456789"},  # a US account number: not an IBAN, fine
+        ],
+    }
+    found = with_rule(minimal_invoice, "GW-IBAN")
+    assert [(p.severity, p.path) for p in found] == [
+        (Severity.WARNING, "$.payment_instructions.credit_transfers[0].account_identifier")
+    ]
+
+
+def test_gw_iban_direct_debit_account(minimal_invoice):
+    minimal_invoice["payment_instructions"] = {
+        "means_code": "59",
+        "direct_debit": {
+            "mandate_reference": "M-1",
+            "creditor_identifier": "DE98ZZZ09999999999",
+            "debited_account_identifier": "FR7610278073050002019280141",
+        },
+    }
+    problem = one(minimal_invoice, "GW-IBAN")
+    assert problem.severity is Severity.ERROR
+    assert problem.term == "BT-91"
+
+
+def test_gw_bic_format_is_a_warning(minimal_invoice):
+    minimal_invoice["payment_instructions"] = {
+        "means_code": "58",
+        "credit_transfers": [
+            {"account_identifier": "DE02120300000000202051", "service_provider_identifier": "BYLA1"}
+        ],
+    }
+    [problem] = with_rule(minimal_invoice, "GW-BIC")
+    assert problem.severity is Severity.WARNING
+    assert problem.term == "BT-86"
