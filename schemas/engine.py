@@ -241,7 +241,9 @@ class Engine:
                 result.duration_ms = (time.perf_counter() - start) * 1000
             if any(item.level in (Level.FATAL, Level.ERROR) for item in result.items):
                 result.validity = Validity.INVALID
-                blocked = True
+                # A schema-invalid document is not fed to Schematron (its XPaths assume the
+                # schema), but every Schematron layer runs: each set's rules are reported.
+                blocked = layer.kind is Kind.XSD
 
     def _run_xsd(self, resolved: Resolved, root: etree._Element) -> list[Item]:
         schema = self.xsd(resolved)
@@ -283,11 +285,17 @@ _XMP_PROFILES = {
 def _profile_mismatch(xmp_profile: str | None, chosen: ValidationSet) -> str | None:
     """The XMP ``fx:ConformanceLevel`` must name the profile the embedded XML declares."""
     if xmp_profile is None:
-        return "the PDF's XMP metadata declares no Factur-X/ZUGFeRD conformance level"
-    wanted = _XMP_PROFILES.get(xmp_profile.strip().upper())
+        return None  # schemas.pdf already reports the missing conformance level
+    level = xmp_profile.strip().upper()
+    if chosen.id.startswith("de.zugferd:1.0"):  # ZUGFeRD 1.0 profiles: BASIC, COMFORT, EXTENDED
+        if level in {"BASIC", "COMFORT", "EXTENDED"}:
+            return None
+        return f"the XMP conformance level {xmp_profile!r} is not a ZUGFeRD 1.0 profile"
+    wanted = _XMP_PROFILES.get(level)
     if wanted is None:
         return f"the XMP conformance level {xmp_profile!r} is not a Factur-X/ZUGFeRD profile"
-    if wanted == "en16931" and chosen.id.startswith(("eu.cen.en16931:cii", "eu.peppol")):
+    # XRechnung and Peppol are CIUS of EN 16931: an "EN 16931" level fits them too
+    if wanted == "en16931" and chosen.id.startswith(("eu.cen.en16931:cii", "eu.peppol", "de.xrechnung")):
         return None
     if wanted in chosen.id:
         return None

@@ -177,6 +177,10 @@ FACTURX_PROFILES = {
     "urn:cen.eu:en16931:2017#compliant#urn:zugferd.de:2p0:basic": "basic",
     "urn:cen.eu:en16931:2017#conformant#urn:factur-x.eu:1p0:extended": "extended",
     "urn:cen.eu:en16931:2017#conformant#urn:zugferd.de:2p0:extended": "extended",
+    # Factur-X 1.0 (2017) wrote the separators with colons
+    "urn:cen.eu:en16931:2017:compliant:factur-x.eu:1p0:basic": "basic",
+    "urn:cen.eu:en16931:2017:conformant:factur-x.eu:1p0:extended": "extended",
+    "urn:cen.eu:en16931:2017:compliant:factur-x.eu:1p0:extended": "extended",
 }
 
 

@@ -56,7 +56,7 @@ def parse_xml(data: bytes, *, max_bytes: int = MAX_XML_BYTES) -> etree._ElementT
         message = re.sub(r",? line \d+, column \d+$", "", str(exc.msg or exc))
         raise XmlInputError(f"not well-formed XML: {message}", line, column) from None
     docinfo = tree.docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+    if getattr(docinfo, "doctype", "") or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise XmlInputError(
             "the document has a DOCTYPE declaration; e-invoices never need one and it is "
             "refused (XXE and entity-expansion protection)",
