@@ -21,6 +21,7 @@ from rich.table import Table
 from formats.errors import InvoiceInputError
 from formats.invoice import CheckResult, RoundingRule, check_invoice, dump_json
 from gateway import __version__
+from gateway.cli_validation import register as register_validation
 from gateway.schema_files import write_or_check_schemas
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
@@ -195,6 +196,9 @@ def schema(
         out.print(f"{name}: {verb}")
     if check_only and drifted:
         raise typer.Exit(EXIT_PROBLEMS)
+
+
+register_validation(app, out, err)
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ import logging
 import multiprocessing as mp
 import os
 import queue
+import signal
 import threading
 import time
 from collections import deque
@@ -36,6 +37,7 @@ from schemas.report import LayerResult, Report, Validity
 
 DEFAULT_TIMEOUT = 300.0
 DEFAULT_MAX_RSS_MB = 1024
+MAX_DOCUMENT_BYTES = 100 * 1024 * 1024
 
 
 def rss_mb() -> float:
@@ -67,12 +69,26 @@ def _worker_main(conn: Connection, rules_dir: str | None, keep_svrl: bool, max_r
         job_id, name, payload, set_id = message
         if isinstance(payload, str):
             try:
+                size = os.path.getsize(payload)
+                if size > MAX_DOCUMENT_BYTES:
+                    conn.send(
+                        (
+                            job_id,
+                            {
+                                "document": name,
+                                "error": f"the document is {size} bytes; the limit is {MAX_DOCUMENT_BYTES}",
+                            },
+                            rss_mb(),
+                        )
+                    )
+                    continue
                 data = Path(payload).read_bytes()
             except OSError as exc:
                 conn.send((job_id, {"document": name, "error": f"cannot read: {exc.strerror}"}, rss_mb()))
                 continue
         else:
             data = payload
+        _inject_fault(name)
         report = engine.validate(data, name, set_id)
         result = report.as_dict()
         if keep_svrl:
@@ -81,6 +97,31 @@ def _worker_main(conn: Connection, rules_dir: str | None, keep_svrl: bool, max_r
         conn.send((job_id, result, memory))
         if max_rss_mb and memory > max_rss_mb:
             return  # the supervisor starts a fresh worker
+
+
+def _inject_fault(name: str) -> None:
+    """Fault injection for the pool's own tests, driven by ``GATEWAY_FAULT_INJECTION``.
+
+    ``crash:NAME`` kills the worker (as a Saxon segfault would) when it gets document NAME;
+    ``crash-once:NAME:MARKER`` does so only while the file MARKER does not exist yet;
+    ``hang:NAME`` never returns. Unset in production, where this does nothing.
+    """
+    spec = os.environ.get("GATEWAY_FAULT_INJECTION")
+    if not spec:
+        return
+    kind, _, rest = spec.partition(":")
+    target, _, marker = rest.partition(":")
+    if target != name:
+        return
+    if kind == "crash-once":
+        if Path(marker).exists():
+            return
+        Path(marker).touch()
+        kind = "crash"
+    if kind == "crash":
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif kind == "hang":
+        time.sleep(3600)
 
 
 @dataclass

@@ -1,0 +1,118 @@
+"""``POST /v1/validate``: validate an XML or Factur-X/ZUGFeRD PDF document.
+
+The body is the document itself (``application/xml``, ``text/xml``, ``application/pdf``
+or ``application/octet-stream``), or ``multipart/form-data`` with the document in a
+``file`` field. The kind is sniffed from the bytes, not trusted from the header.
+
+Answers: 200 with the report (``valid`` says the verdict); 422 with the report when the
+document cannot be read (not well-formed, hostile, a PDF without an invoice); 400 for an
+unknown ``set``; 413 over the size limit; 415 for anything that is neither XML nor PDF.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from schemas.render import to_svrl
+from schemas.render_html import render_html
+from schemas.sets import find_set
+
+router = APIRouter(tags=["validation"])
+_XML_START = (b"<",)
+_BOM = b"\xef\xbb\xbf"
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _kind(data: bytes) -> str | None:
+    head = data[:1024].lstrip(b"\x00").removeprefix(_BOM).lstrip()
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if head.startswith(_XML_START):
+        return "xml"
+    return None
+
+
+@router.post(
+    "/validate",
+    summary="Validate an e-invoice (UBL, CII, Factur-X/ZUGFeRD PDF)",
+    responses={
+        200: {"description": "The validation report (see `valid`)."},
+        400: {"description": "Unknown validation set."},
+        413: {"description": "The document is larger than the limit."},
+        415: {"description": "The body is neither XML nor PDF."},
+        422: {"description": "The document cannot be read; the report says why."},
+    },
+)
+async def validate_document(
+    request: Request,
+    set_id: Annotated[str | None, Query(alias="set", description="Force a validation set id.")] = None,
+    report_format: Annotated[str, Query(alias="format", pattern="^(json|html|svrl)$")] = "json",
+    name: Annotated[str | None, Query(max_length=255, description="Document name for the report.")] = None,
+) -> Response:
+    settings = request.app.state.settings
+    if set_id is not None and find_set(set_id) is None:
+        return JSONResponse({"error": f"unknown validation set {set_id!r}"}, status_code=400)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        if content_type == "multipart/form-data":
+            data, name = await _from_multipart(request, settings.max_upload_bytes, name)
+        else:
+            data = await _read_body(request, settings.max_upload_bytes)
+    except _TooLarge:
+        return JSONResponse(
+            {"error": f"the document is larger than {settings.max_upload_bytes} bytes"},
+            status_code=413,
+        )
+    if not data:
+        return JSONResponse({"error": "the request has no document"}, status_code=415)
+    if _kind(data) is None:
+        return JSONResponse(
+            {
+                "error": "the body is neither XML nor PDF (send application/xml, application/pdf "
+                "or multipart/form-data with a 'file' field)"
+            },
+            status_code=415,
+        )
+    pool = request.app.state.validator_pool
+    future = pool.submit(data, name or "document", set_id)
+    report = await asyncio.wrap_future(future)
+    status = 422 if report.unreadable else 200
+    if report_format == "html":
+        return HTMLResponse(render_html([report]), status_code=status)
+    if report_format == "svrl":
+        return Response(to_svrl(report), status_code=status, media_type="application/xml")
+    return JSONResponse(report.as_dict(), status_code=status)
+
+
+async def _from_multipart(request: Request, limit: int, name: str | None) -> tuple[bytes, str | None]:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit + 64 * 1024:
+        raise _TooLarge
+    form = await request.form(max_files=1, max_fields=8)
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        return b"", name
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise _TooLarge
+    return data, name or upload.filename
