@@ -108,11 +108,11 @@ async def _from_multipart(request: Request, limit: int, name: str | None) -> tup
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit + 64 * 1024:
         raise _TooLarge
-    form = await request.form(max_files=1, max_fields=8)
-    upload = form.get("file")
-    if upload is None or isinstance(upload, str):
-        return b"", name
-    data = await upload.read(limit + 1)
-    if len(data) > limit:
-        raise _TooLarge
-    return data, name or upload.filename
+    async with request.form(max_files=1, max_fields=8) as form:  # closes the spooled files
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            return b"", name
+        data = await upload.read(limit + 1)
+        if len(data) > limit:
+            raise _TooLarge
+        return data, name or upload.filename
