@@ -20,6 +20,7 @@ $(STAMP): requirements/lock.txt pyproject.toml
 run: install
 	$(BIN)/gateway check examples/
 	$(BIN)/gateway calculate examples/mixed-rates-allowance-charge.json
+	$(BIN)/gateway validate tests/fixtures/ubl-minimal.xml
 
 lint: install
 	$(BIN)/ruff check .

@@ -22,6 +22,7 @@ single-process figure runs in a fresh ``spawn`` process of its own.
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
 import os
 import socket
@@ -33,11 +34,11 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from _fixtures import CII_EXAMPLE, UBL_EXAMPLE, Fixture, build
 from lxml import etree
 
 from schemas.artefacts import RuleStore, resolve
@@ -55,6 +56,172 @@ ARTEFACTS = {  # what the engine resolves for these documents (checked below)
 TARGETS = {"gateway/raw": 0.9, "jobs2/jobs1": 1.7, "rss_mb": 300.0, "big_s": 1.0}
 
 
+# --------------------------------------------------------------------------- fixtures
+#
+# The CEN EN 16931 examples ubl-tc434-example9.xml and CII_example9.xml (the same one-line
+# licence invoice in both syntaxes, one VAT category: S 21 %) are replicated to N lines with
+# unique line ids and a deterministic quantity per line; every amount the EN 16931 rules
+# check is recomputed (UBL: line LineExtensionAmount, TaxTotal/TaxAmount, TaxSubtotal
+# taxable and tax amounts, LegalMonetaryTotal; CII: line LineTotalAmount, header
+# ApplicableTradeTax basis and calculated amounts, SpecifiedTradeSettlementHeaderMonetary-
+# Summation). Nothing is random: the same arguments give byte-identical files.
+
+UBL_EXAMPLE = Path("en16931/ubl/examples/ubl-tc434-example9.xml")
+CII_EXAMPLE = Path("en16931/cii/examples/CII_example9.xml")
+
+CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
+RSM = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
+RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
+NS = {"cac": CAC, "cbc": CBC, "rsm": RSM, "ram": RAM}
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Fixture:
+    path: Path
+    kind: str  # "ubl-10", "ubl-100", "cii-10", "cii-100", "ubl-1mb"
+    lines: int
+    size: int
+
+    @property
+    def syntax(self) -> str:
+        return self.kind.split("-", 1)[0]
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def _quantity(seed: int, line: int) -> int:
+    """Deterministic quantity 1..12 for line ``line`` of fixture ``seed``."""
+    return 1 + (seed * 31 + line * 7 + (line * line) % 5) % 12
+
+
+def _one(root: etree._Element, path: str) -> etree._Element:
+    found = root.find(path, NS)
+    if found is None:
+        raise ValueError(f"the template has no {path}")
+    return found
+
+
+def _set(root: etree._Element, path: str, value: str) -> None:
+    for node in root.findall(path, NS):
+        node.text = value
+
+
+def _replicate(template: etree._Element, parent: etree._Element, lines: int, fill) -> Decimal:
+    """Replace ``template`` in ``parent`` by ``lines`` filled copies; the sum of line amounts."""
+    index = parent.index(template)
+    parent.remove(template)
+    total = Decimal(0)
+    for number in range(lines, 0, -1):  # insert backwards at the same position
+        line = copy.deepcopy(template)
+        total += fill(line, number)
+        parent.insert(index, line)
+    return total
+
+
+def _rate(category: etree._Element, path: str) -> Decimal:
+    return Decimal((category.findtext(path, namespaces=NS) or "0").strip())
+
+
+def ubl_invoice(template: bytes, lines: int, seed: int, invoice_id: str) -> bytes:
+    root = etree.fromstring(template)
+    line0 = _one(root, "cac:InvoiceLine")
+    price = Decimal(_one(line0, "cac:Price/cbc:PriceAmount").text or "0")
+    base = Decimal(line0.findtext("cac:Price/cbc:BaseQuantity", "1", NS) or "1")
+    rate = _rate(root, "cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory/cbc:Percent")
+
+    def fill(line: etree._Element, number: int) -> Decimal:
+        quantity = _quantity(seed, number)
+        amount = (price * quantity / base).quantize(CENT, rounding=ROUND_HALF_UP)
+        _set(line, "cbc:ID", str(number))
+        _set(line, "cbc:InvoicedQuantity", str(quantity))
+        _set(line, "cbc:LineExtensionAmount", _money(amount))
+        return amount
+
+    net = _replicate(line0, root, lines, fill)
+    tax = (net * rate / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+    _set(root, "cbc:ID", invoice_id)
+    _set(root, "cac:TaxTotal/cbc:TaxAmount", _money(tax))
+    _set(root, "cac:TaxTotal/cac:TaxSubtotal/cbc:TaxableAmount", _money(net))
+    _set(root, "cac:TaxTotal/cac:TaxSubtotal/cbc:TaxAmount", _money(tax))
+    for name in ("LineExtensionAmount", "TaxExclusiveAmount"):
+        _set(root, f"cac:LegalMonetaryTotal/cbc:{name}", _money(net))
+    for name in ("TaxInclusiveAmount", "PayableAmount"):
+        _set(root, f"cac:LegalMonetaryTotal/cbc:{name}", _money(net + tax))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def cii_invoice(template: bytes, lines: int, seed: int, invoice_id: str) -> bytes:
+    root = etree.fromstring(template)
+    transaction = _one(root, "rsm:SupplyChainTradeTransaction")
+    line0 = _one(transaction, "ram:IncludedSupplyChainTradeLineItem")
+    price = Decimal(
+        _one(line0, "ram:SpecifiedLineTradeAgreement/ram:NetPriceProductTradePrice/ram:ChargeAmount").text
+        or "0"
+    )
+    settlement = _one(transaction, "ram:ApplicableHeaderTradeSettlement")
+    header_tax = _one(settlement, "ram:ApplicableTradeTax")
+    rate = _rate(header_tax, "ram:RateApplicablePercent")
+
+    def fill(line: etree._Element, number: int) -> Decimal:
+        quantity = _quantity(seed, number)
+        # The example prices per unit billed (147 = 3 x 49), whatever its BasisQuantity says
+        # (the CEN rules do not check BT-149); keep that convention.
+        amount = (price * quantity).quantize(CENT, rounding=ROUND_HALF_UP)
+        _set(line, "ram:AssociatedDocumentLineDocument/ram:LineID", str(number))
+        _set(line, "ram:SpecifiedLineTradeDelivery/ram:BilledQuantity", str(quantity))
+        _set(
+            line,
+            "ram:SpecifiedLineTradeSettlement/ram:SpecifiedTradeSettlementLineMonetarySummation/"
+            "ram:LineTotalAmount",
+            _money(amount),
+        )
+        return amount
+
+    net = _replicate(line0, transaction, lines, fill)
+    tax = (net * rate / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+    _set(root, "rsm:ExchangedDocument/ram:ID", invoice_id)
+    header_tax.find("ram:CalculatedAmount", NS).text = _money(tax)  # type: ignore[union-attr]
+    header_tax.find("ram:BasisAmount", NS).text = _money(net)  # type: ignore[union-attr]
+    summation = _one(settlement, "ram:SpecifiedTradeSettlementHeaderMonetarySummation")
+    _set(summation, "ram:LineTotalAmount", _money(net))
+    _set(summation, "ram:TaxBasisTotalAmount", _money(net))
+    _set(summation, "ram:TaxTotalAmount", _money(tax))
+    _set(summation, "ram:GrandTotalAmount", _money(net + tax))
+    _set(summation, "ram:DuePayableAmount", _money(net + tax))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def build(
+    corpus: Path, target: Path, per_kind: int = 50, big_bytes: int = 1024 * 1024
+) -> tuple[list[Fixture], Fixture]:
+    """Write ``4 * per_kind`` invoices and one ~``big_bytes`` UBL invoice under ``target``."""
+    templates = {"ubl": (corpus / UBL_EXAMPLE).read_bytes(), "cii": (corpus / CII_EXAMPLE).read_bytes()}
+    makers = {"ubl": ubl_invoice, "cii": cii_invoice}
+    target.mkdir(parents=True, exist_ok=True)
+    fixtures: list[Fixture] = []
+    for syntax in ("ubl", "cii"):
+        for lines in (10, 100):
+            for seed in range(per_kind):
+                kind = f"{syntax}-{lines}"
+                data = makers[syntax](templates[syntax], lines, seed, f"BENCH-{kind}-{seed:03d}")
+                path = target / f"{kind}-{seed:03d}.xml"
+                path.write_bytes(data)
+                fixtures.append(Fixture(path, kind, lines, len(data)))
+    # Size the big invoice from the measured cost of one line.
+    small = len(ubl_invoice(templates["ubl"], 100, 0, "BENCH-probe"))
+    large = len(ubl_invoice(templates["ubl"], 200, 0, "BENCH-probe"))
+    per_line = (large - small) / 100
+    lines = max(1, round(100 + (big_bytes - small) / per_line))
+    data = ubl_invoice(templates["ubl"], lines, 7, "BENCH-ubl-1mb")
+    path = target / "ubl-1mb.xml"
+    path.write_bytes(data)
+    return fixtures, Fixture(path, "ubl-1mb", lines, len(data))
+
+
 # --------------------------------------------------------------------------- results
 
 
@@ -69,7 +236,8 @@ class Run:
     total: int = 0
     setup: dict[str, float] = field(default_factory=dict)  # ms, compile / start-up
     big: list[float] = field(default_factory=list)  # seconds per run of the 1 MB invoice
-    big_valid: bool = False
+    big_valid: bool | None = None  # None: the 1 MB invoice was not run in this mode
+    max_rss: float = 0.0
     rss: dict[int, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -137,7 +305,7 @@ def measure_raw(job: Job) -> Run:
     """The anchor: lxml XSD + saxonche on the same CEN XSLT, nothing else."""
     from saxonche import PySaxonProcessor
 
-    run = Run("raw lxml XSD + saxonche XSLT (anchor)")
+    run = Run("a. raw lxml XSD + saxonche")
     store = RuleStore(Path(job.rules_dir))
     schemas: dict[str, etree.XMLSchema] = {}
     xslts: dict[str, Any] = {}
@@ -146,7 +314,8 @@ def measure_raw(job: Job) -> Run:
     run.setup["Saxon processor"] = (time.perf_counter() - start) * 1000
     for syntax, (xsd_key, xslt_key) in ARTEFACTS.items():
         xsd, xslt = resolve(xsd_key, store), resolve(xslt_key, store)
-        assert xsd is not None and xslt is not None
+        assert xsd is not None
+        assert xslt is not None
         start = time.perf_counter()
         schemas[syntax] = etree.XMLSchema(etree.parse(str(xsd.path)))
         run.setup[f"load {xsd.path.name}"] = (time.perf_counter() - start) * 1000
@@ -171,7 +340,7 @@ def measure_engine(job: Job) -> Run:
     """``Engine.validate`` in this process (what each pool worker runs)."""
     from schemas.engine import Engine
 
-    run = Run("Engine.validate in-process")
+    run = Run("b. Engine.validate in-process")
     engine = Engine(store=RuleStore(Path(job.rules_dir)))
     for kind in ("ubl-10", "cii-10"):
         first = next(f for f in job.fixtures if f.kind == kind)
@@ -225,7 +394,7 @@ def _pool_batch(pool: ValidatorPool, fixtures: list[Fixture]) -> tuple[float, li
 
 
 def measure_pool(job: Job, jobs: int) -> tuple[Run, list[Report]]:
-    run = Run(f"ValidatorPool(jobs={jobs}) ({'`gateway validate` path' if jobs == 1 else 'warm'})")
+    run = Run(f"{'b. gateway: ' if jobs == 1 else 'c. '}ValidatorPool(jobs={jobs})")
     start = time.perf_counter()
     with ValidatorPool(jobs, rules_dir=job.rules_dir) as pool:
         warm = _warm_set(job.fixtures, job.warm * jobs)
@@ -256,6 +425,7 @@ def measure_pool(job: Job, jobs: int) -> tuple[Run, list[Report]]:
                 "RSS after the 1 MB runs: "
                 + ", ".join(f"{m:.0f} MB" for m in pool.stats.rss_by_worker.values())
             )
+        run.max_rss = pool.stats.max_rss_mb
     return run, reports
 
 
@@ -267,7 +437,7 @@ def measure_facturx(fixtures: list[Fixture]) -> tuple[Run, list[str]]:
     from facturx import facturx as module
 
     logging.getLogger("factur-x").setLevel(logging.CRITICAL)
-    run = Run("factur-x xml_check_xsd (CII files)")
+    run = Run("d. factur-x xml_check_xsd (CII)")
     cii = [f for f in fixtures if f.syntax == "cii"]
     lines: list[str] = []
     facturx.xml_check_xsd(cii[0].path.read_bytes())  # warm-up (imports, lxml)
@@ -295,7 +465,9 @@ def measure_facturx(fixtures: list[Fixture]) -> tuple[Run, list[str]]:
         etree.XMLSchema(file=str(xsd))
         loads.append(time.perf_counter() - start)
     run.setup[f"{xsd.name} load (paid on every call)"] = statistics.median(loads) * 1000
-    lines.append(f"factur-x detects flavor={flavor!r} level={level!r}: it checks {xsd.name}, not the CII D16B XSD")
+    lines.append(
+        f"factur-x detects flavor={flavor!r} level={level!r}: it checks {xsd.name}, not the CII D16B XSD"
+    )
     lines += schematron_probe(cii[0])
     return run, lines
 
@@ -395,7 +567,9 @@ def main() -> None:
             for key in keys:
                 found = resolve(key, store)
                 assert found is not None
-                print(f"  uses {key}: {found.path.name} {found.version} {found.status.value} ({found.origin})")
+                print(
+                    f"  uses {key}: {found.path.name} {found.version} {found.status.value} ({found.origin})"
+                )
 
         raw = in_child(measure_raw, job)
         engine = in_child(measure_engine, job)
@@ -407,38 +581,39 @@ def main() -> None:
     print(f"\nmeasured passes per mode: {args.repeat} (median_low shown); batch = {count} files")
     print("\nvalidity (target: all valid)")
     for run in runs:
-        print(f"  {run.name:48s} {run.valid:3d}/{run.total} valid   1 MB invoice valid: {run.big_valid}")
+        big_state = "-" if run.big_valid is None else str(run.big_valid)
+        print(f"  {run.name:34s} {run.valid:3d}/{run.total} valid   1 MB invoice valid: {big_state}")
     wrong = [r.document for r in reports1 if not r.valid][:5]
     if wrong:
         print(f"  invalid under the gateway: {', '.join(wrong)}")
-    print(f"  {fx.name:48s} {fx.valid:3d}/{fx.total} valid (XSD only)")
+    print(f"  {fx.name:34s} {fx.valid:3d}/{fx.total} valid (XSD only)")
 
     print("\ncompile / start-up (excluded from throughput)")
     for run in (*runs, fx):
         for what, value in run.setup.items():
             unit = "" if what == "warm-up documents" else " ms"
-            print(f"  {run.name[:34]:34s} {what:46s} {value:8.0f}{unit}")
+            print(f"  {run.name:34s} {what:46s} {value:8.0f}{unit}")
 
     print("\nthroughput (invoices/s; per kind for single-worker modes)")
     header = "".join(f"{k:>10s}" for k in KINDS)
-    print(f"  {'':48s} {'batch s':>8s} {'inv/s':>8s}  {header}  ratio vs anchor")
+    print(f"  {'':34s} {'batch s':>8s} {'inv/s':>8s}  {header}  ratio vs anchor")
     base = raw.seconds
     for run in runs:
         per = "".join(
-            f"{args.per_kind / run.by_kind[k]:10.1f}" if run.by_kind.get(k) and "jobs=2" not in run.name else f"{'-':>10s}"
+            f"{args.per_kind / run.by_kind[k]:10.1f}"
+            if run.by_kind.get(k) and "jobs=2" not in run.name
+            else f"{'-':>10s}"
             for k in KINDS
         )
-        print(f"  {run.name:48s} {run.seconds:8.2f} {run.rate(count):8.1f}  {per}  {base / run.seconds:5.2f}x")
-        print(f"  {'':48s} passes: {', '.join(f'{p:.2f}' for p in run.passes)} s")
+        print(
+            f"  {run.name:34s} {run.seconds:8.2f} {run.rate(count):8.1f}  {per}  {base / run.seconds:5.2f}x"
+        )
+        print(f"  {'':34s} passes: {', '.join(f'{p:.2f}' for p in run.passes)} s")
     cii_fx = fx.passes[0]
-    print(f"  {fx.name:48s} {cii_fx:8.2f} {fx.total / cii_fx:8.1f}  (100 CII files, XSD only)")
+    print(f"  {fx.name:34s} {cii_fx:8.2f} {fx.total / cii_fx:8.1f}  ({fx.total} CII files, XSD only)")
     cii_gw = pool1.by_kind["cii-10"] + pool1.by_kind["cii-100"]
     xsd_ms = [
-        layer.duration_ms
-        for r in reports1
-        if r.syntax == "cii"
-        for layer in r.layers
-        if layer.kind == "xsd"
+        layer.duration_ms for r in reports1 if r.syntax == "cii" for layer in r.layers if layer.kind == "xsd"
     ]
     print(
         f"  XSD step alone on CII: gateway layer {statistics.median(xsd_ms):.2f} ms median (schema loaded "
@@ -450,14 +625,18 @@ def main() -> None:
     print("\nmemory")
     for run in runs:
         rss = ", ".join(f"{mb:.0f} MB" for mb in run.rss.values())
-        print(f"  {run.name:48s} RSS per process: {rss}")
+        print(f"  {run.name:34s} RSS per process: {rss}")
         for note in run.notes:
-            print(f"  {'':48s} {note}")
-    worst = max(mb for run in (pool1, pool2) for mb in run.rss.values())
+            print(f"  {'':34s} {note}")
+    worst = max(pool1.max_rss, pool2.max_rss)
+    print(
+        f"  {'pool max_rss_mb (any document)':34s} "
+        f"jobs=1: {pool1.max_rss:.0f} MB, jobs=2: {pool2.max_rss:.0f} MB"
+    )
 
     print("\n1 MB invoice (warm, median of 3)")
     for run in (raw, engine, pool1):
-        print(f"  {run.name:48s} {statistics.median(run.big) * 1000:8.0f} ms")
+        print(f"  {run.name:34s} {statistics.median(run.big) * 1000:8.0f} ms")
 
     gw_raw = raw.seconds / pool1.seconds
     scale = pool1.seconds / pool2.seconds
@@ -479,12 +658,15 @@ def main() -> None:
         "(no target; the gateway runs XSD + CEN rules, factur-x only its XSD check)"
     )
     print(
-        f"  RSS per worker: max {worst:.0f} MB (target <= {TARGETS['rss_mb']:.0f}) "
+        f"  RSS per worker: max {worst:.0f} MB over every document incl. the 1 MB one; after the "
+        f"200-file batch {max(max(r.rss.values()) for r in (pool1, pool2)):.0f} MB "
+        f"(target <= {TARGETS['rss_mb']:.0f}) "
         f"[{_mark(worst <= TARGETS['rss_mb'])}]"
     )
     print(
         f"  ~1 MB invoice ({big.size / 1024:.0f} KiB, {big.lines} lines), gateway jobs=1: "
-        f"{big_s * 1000:.0f} ms (target < {TARGETS['big_s'] * 1000:.0f} ms) [{_mark(big_s < TARGETS['big_s'])}]"
+        f"{big_s * 1000:.0f} ms (target < {TARGETS['big_s'] * 1000:.0f} ms) "
+        f"[{_mark(big_s < TARGETS['big_s'])}]"
     )
     print(f"  total run time: {time.perf_counter() - began:.0f} s")
 

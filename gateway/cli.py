@@ -198,6 +198,19 @@ def schema(
         raise typer.Exit(EXIT_PROBLEMS)
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8080,
+) -> None:
+    """Run the REST API (POST /v1/validate; OpenAPI at /docs)."""
+    import uvicorn
+
+    from gateway.api import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
 register_validation(app, out, err)
 
 
