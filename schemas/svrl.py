@@ -105,7 +105,7 @@ def parse_svrl(svrl: str | bytes, document: etree._Element | None = None) -> lis
         location = node.get("location")
         items.append(
             Item(
-                level=_LEVELS.get(flag, Level.ERROR),
+                level=_level(flag, node),
                 id=rule_id,
                 message=text,
                 location=location,
@@ -115,6 +115,16 @@ def parse_svrl(svrl: str | bytes, document: etree._Element | None = None) -> lis
             )
         )
     return items
+
+
+def _level(flag: str, node: etree._Element) -> Level:
+    """The flag (or role) decides; without one, a failed assertion is an error and a
+    successful report a warning. Reports state a fact rather than a violation: the
+    Factur-X rules use unflagged reports for data a profile ignores ("@currencyID marked
+    as not used in the given context"), which the profile tolerates."""
+    if flag in _LEVELS:
+        return _LEVELS[flag]
+    return Level.WARNING if etree.QName(node).localname == "successful-report" else Level.ERROR
 
 
 _BRACKET_ID = re.compile(r"^\[([A-Za-z][\w.\-]+)\]")
