@@ -333,6 +333,7 @@ class ValidatorPool:
         job, worker.job = worker.job, None
         with contextlib.suppress(ValueError):
             self._workers.remove(worker)
+        self.stats.rss_by_worker.pop(worker.process.pid, None)
         if worker.process.is_alive():
             worker.process.kill()
         worker.process.join(timeout=5)
