@@ -8,6 +8,7 @@ hostile, a PDF without an invoice, encrypted).
 from __future__ import annotations
 
 import glob
+import os
 import sys
 from concurrent.futures import as_completed
 from enum import StrEnum
@@ -58,8 +59,15 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
             ReportFormat, typer.Option("--format", help="Report format.")
         ] = ReportFormat.TEXT,
         jobs: Annotated[
-            int, typer.Option("--jobs", "-j", min=1, max=64, help="Validator processes (default: 1).")
-        ] = 1,
+            int | None,
+            typer.Option(
+                "--jobs",
+                "-j",
+                min=1,
+                max=64,
+                help="Validator processes (default: one per core, at most one per document).",
+            ),
+        ] = None,
         output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here.")] = None,
     ) -> None:
         """Validate e-invoices: XSD plus the official EN 16931, Peppol, XRechnung and Factur-X rules."""
@@ -76,7 +84,8 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
         if output_format is ReportFormat.SVRL and len(paths) != 1:
             err.print("[red]error:[/] --format svrl reports one document at a time")
             raise typer.Exit(EXIT_INPUT)
-        reports = _run(paths, set_id, jobs, keep_svrl=output_format is ReportFormat.SVRL, err=err)
+        workers = jobs or os.cpu_count() or 1
+        reports = _run(paths, set_id, workers, keep_svrl=output_format is ReportFormat.SVRL, err=err)
         if output_format is ReportFormat.TEXT:
             for report in reports:
                 _print_text(out, report)
