@@ -21,6 +21,7 @@ from rich.table import Table
 from formats.errors import InvoiceInputError
 from formats.invoice import CheckResult, RoundingRule, check_invoice, dump_json
 from gateway import __version__
+from gateway.cli_io import emit
 from gateway.cli_validation import register as register_validation
 from gateway.schema_files import write_or_check_schemas
 
@@ -171,15 +172,7 @@ def calculate(
         err.print(f"[red]✗[/] {escape(str(file))} cannot be calculated:")
         _print_problems(err, result)
         raise typer.Exit(EXIT_PROBLEMS)
-    text = dump_json(result.calculated)
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            err.print(f"[red]error:[/] cannot write {escape(str(output))}: {exc.strerror or exc}")
-            raise typer.Exit(EXIT_INPUT) from None
+    emit(dump_json(result.calculated), output, err)
     if result.problems:
         _print_problems(err, result)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_PROBLEMS)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import glob
 import os
-import sys
 from concurrent.futures import as_completed
 from enum import StrEnum
 from pathlib import Path
@@ -22,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from formats.errors import ArtefactError
+from gateway.cli_io import emit
 from schemas.artefacts import KNOWN_BY_KEY, RuleStore, Status, resolve, sha256_file
 from schemas.pool import ValidatorPool
 from schemas.render import to_json, to_svrl
@@ -98,14 +98,7 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
                 ReportFormat.HTML: lambda: render_html(reports),
                 ReportFormat.SVRL: lambda: to_svrl(reports[0]),
             }[output_format]()
-            if output is None:
-                sys.stdout.write(rendered)
-            else:
-                try:
-                    output.write_text(rendered, encoding="utf-8")
-                except OSError as exc:
-                    err.print(f"[red]error:[/] cannot write {escape(str(output))}: {exc.strerror}")
-                    raise typer.Exit(EXIT_INPUT) from None
+            emit(rendered, output, err)
         if missing or any(r.unreadable for r in reports):
             raise typer.Exit(EXIT_INPUT)
         raise typer.Exit(EXIT_OK if all(r.valid for r in reports) else EXIT_INVALID)
