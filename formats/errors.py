@@ -8,7 +8,9 @@ tree where they cross our boundary (``raise ParseError(...) from exc``).
     GatewayError
     ├── ArtefactError          an official artefact (XSLT, XSD) is missing or altered
     ├── InvoiceInputError      an input document could not be read at all
-    └── InvoiceProblems        the invoice was read but breaks rules; carries the problems
+    ├── InvoiceProblems        the invoice was read but breaks rules; carries the problems
+    ├── ParseError             an XML invoice cannot be read into the canonical invoice
+    └── SerializeError         the invoice cannot be written in the chosen format/profile
 """
 
 from __future__ import annotations
@@ -48,3 +50,26 @@ class InvoiceProblems(GatewayError):
         if first is not None:
             summary += f"; first: {first.path}: {first.message}"
         super().__init__(summary)
+
+
+class ParseError(GatewayError):
+    """An XML invoice cannot be read: names the element path and line."""
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None):
+        self.path = path
+        self.line = line
+        where = "".join([f" at {path}" if path else "", f" (line {line})" if line is not None else ""])
+        super().__init__(f"{message}{where}")
+
+
+class SerializeError(GatewayError):
+    """The invoice cannot be expressed in the chosen format or profile.
+
+    ``problems`` name each business term and rule; nothing is written when this is raised.
+    """
+
+    def __init__(self, message: str, problems: Sequence[Problem] = ()):
+        self.problems = list(problems)
+        details = "; ".join(str(p) for p in self.problems[:5])
+        more = f" (+{len(self.problems) - 5} more)" if len(self.problems) > 5 else ""
+        super().__init__(f"{message}: {details}{more}" if details else message)

@@ -5,6 +5,15 @@ from formats.errors import (
     GatewayError,
     InvoiceInputError,
     InvoiceProblems,
+    ParseError,
+    SerializeError,
 )
 
-__all__ = ["ArtefactError", "GatewayError", "InvoiceInputError", "InvoiceProblems"]
+__all__ = [
+    "ArtefactError",
+    "GatewayError",
+    "InvoiceInputError",
+    "InvoiceProblems",
+    "ParseError",
+    "SerializeError",
+]

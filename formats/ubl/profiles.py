@@ -1,0 +1,195 @@
+"""UBL output profiles as data: one small definition each.
+
+A profile says which specification identifier (BT-24) and business process (BT-23) to
+write, which validation sets check the output, and which business terms it requires
+beyond EN 16931. ``requirements`` are checked before any XML is produced, so an invoice
+that cannot be expressed in a profile fails with the term and the rule named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from formats.invoice.model import Invoice
+
+
+@dataclass(frozen=True)
+class Requirement:
+    term: str
+    rule: str
+    path: str
+    message: str
+    met: Callable[[Invoice], bool]
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    title: str
+    customization_id: str
+    profile_id: str | None
+    invoice_set: str
+    creditnote_set: str
+    requirements: tuple[Requirement, ...] = ()
+    # electronic address schemes the profile accepts (None: any CEF EAS code)
+    eas_excluded: frozenset[str] = frozenset()
+
+    def validation_set(self, credit_note: bool) -> str:
+        return self.creditnote_set if credit_note else self.invoice_set
+
+
+def _seller_contact(invoice: Invoice, field: str) -> bool:
+    contact = invoice.seller.contact
+    return contact is not None and getattr(contact, field) is not None
+
+
+PEPPOL_BILLING = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
+
+
+def _notes_allowed(invoice: Invoice) -> bool:
+    both_german = invoice.seller.address.country_code == "DE" == invoice.buyer.address.country_code
+    return len(invoice.notes) <= 1 or both_german
+
+
+_PEPPOL_REQUIREMENTS = (
+    Requirement(
+        "BT-34",
+        "PEPPOL-EN16931-R020",
+        "$.seller.electronic_address",
+        "Peppol needs the seller electronic address",
+        lambda inv: inv.seller.electronic_address is not None,
+    ),
+    Requirement(
+        "BT-49",
+        "PEPPOL-EN16931-R010",
+        "$.buyer.electronic_address",
+        "Peppol needs the buyer electronic address",
+        lambda inv: inv.buyer.electronic_address is not None,
+    ),
+    Requirement(
+        "BT-10",
+        "PEPPOL-EN16931-R003",
+        "$.buyer_reference",
+        "Peppol needs the buyer reference (BT-10) or the purchase order reference (BT-13)",
+        lambda inv: bool(inv.buyer_reference or inv.purchase_order_reference),
+    ),
+    Requirement(
+        "BG-1",
+        "PEPPOL-EN16931-R002",
+        "$.notes",
+        "Peppol allows one invoice note, unless seller and buyer are both in Germany",
+        _notes_allowed,
+    ),
+    Requirement(
+        "BT-10",
+        "DE-R-015",
+        "$.buyer_reference",
+        "Peppol's German rules need the buyer reference when the seller is in Germany",
+        lambda inv: inv.seller.address.country_code != "DE" or inv.buyer_reference is not None,
+    ),
+)
+
+EN16931 = Profile(
+    name="en16931",
+    title="EN 16931 (CEN core)",
+    customization_id="urn:cen.eu:en16931:2017",
+    profile_id=None,
+    invoice_set="eu.cen.en16931:ubl-invoice:1.3.16",
+    creditnote_set="eu.cen.en16931:ubl-creditnote:1.3.16",
+)
+
+PEPPOL = Profile(
+    name="peppol",
+    title="Peppol BIS Billing 3.0",
+    customization_id="urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0",
+    profile_id=PEPPOL_BILLING,
+    invoice_set="eu.peppol.bis3:ubl-invoice:3.0.19",
+    creditnote_set="eu.peppol.bis3:ubl-creditnote:3.0.19",
+    requirements=_PEPPOL_REQUIREMENTS,
+    eas_excluded=frozenset({"EM", "AN", "AQ", "AS", "AU"}),
+)
+
+XRECHNUNG = Profile(
+    name="xrechnung",
+    title="XRechnung 3.0",
+    customization_id="urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0",
+    profile_id=PEPPOL_BILLING,
+    invoice_set="de.xrechnung:ubl-invoice:3.0.2",
+    creditnote_set="de.xrechnung:ubl-creditnote:3.0.2",
+    requirements=(
+        Requirement(
+            "BT-10",
+            "BR-DE-15",
+            "$.buyer_reference",
+            "XRechnung needs the buyer reference (the Leitweg-ID)",
+            lambda inv: inv.buyer_reference is not None,
+        ),
+        Requirement(
+            "BG-16",
+            "BR-DE-1",
+            "$.payment_instructions",
+            "XRechnung needs payment instructions",
+            lambda inv: inv.payment_instructions is not None,
+        ),
+        Requirement(
+            "BT-41",
+            "BR-DE-5",
+            "$.seller.contact.name",
+            "XRechnung needs the seller contact point",
+            lambda inv: _seller_contact(inv, "name"),
+        ),
+        Requirement(
+            "BT-42",
+            "BR-DE-6",
+            "$.seller.contact.telephone",
+            "XRechnung needs the seller contact telephone number",
+            lambda inv: _seller_contact(inv, "telephone"),
+        ),
+        Requirement(
+            "BT-43",
+            "BR-DE-7",
+            "$.seller.contact.email",
+            "XRechnung needs the seller contact email address",
+            lambda inv: _seller_contact(inv, "email"),
+        ),
+        Requirement(
+            "BT-37",
+            "BR-DE-3",
+            "$.seller.address.city",
+            "XRechnung needs the seller city",
+            lambda inv: inv.seller.address.city is not None,
+        ),
+        Requirement(
+            "BT-38",
+            "BR-DE-4",
+            "$.seller.address.post_code",
+            "XRechnung needs the seller post code",
+            lambda inv: inv.seller.address.post_code is not None,
+        ),
+        Requirement(
+            "BT-52",
+            "BR-DE-8",
+            "$.buyer.address.city",
+            "XRechnung needs the buyer city",
+            lambda inv: inv.buyer.address.city is not None,
+        ),
+        Requirement(
+            "BT-53",
+            "BR-DE-9",
+            "$.buyer.address.post_code",
+            "XRechnung needs the buyer post code",
+            lambda inv: inv.buyer.address.post_code is not None,
+        ),
+        *_PEPPOL_REQUIREMENTS[:2],
+    ),
+)
+
+PROFILES = {p.name: p for p in (EN16931, PEPPOL, XRECHNUNG)}
+
+
+def profile(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown UBL profile {name!r}; choose one of {', '.join(PROFILES)}") from None
