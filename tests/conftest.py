@@ -10,6 +10,15 @@ import pytest
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite the golden files (tests/formats/ubl/golden/) instead of comparing with them",
+    )
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_rules_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     mp = pytest.MonkeyPatch()

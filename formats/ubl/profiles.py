@@ -99,6 +99,107 @@ EN16931 = Profile(
     creditnote_set="eu.cen.en16931:ubl-creditnote:1.3.16",
 )
 
+
+def _seller_in_germany(invoice: Invoice) -> bool:
+    return invoice.seller.address.country_code == "DE"
+
+
+def _german(rule: str, term: str, path: str, message: str, met: Callable[[Invoice], bool]) -> Requirement:
+    """A Peppol DE-R-* rule: applies when the seller's address is in Germany."""
+    return Requirement(
+        term,
+        rule,
+        path,
+        f"Peppol's German rules: {message}",
+        lambda inv: not _seller_in_germany(inv) or met(inv),
+    )
+
+
+def _delivery_address(invoice: Invoice, field: str) -> bool:
+    address = invoice.delivery.address if invoice.delivery else None
+    return address is None or getattr(address, field) is not None
+
+
+_PEPPOL_GERMAN = (
+    _german(
+        "DE-R-001",
+        "BG-16",
+        "$.payment_instructions",
+        "payment instructions are required",
+        lambda inv: inv.payment_instructions is not None,
+    ),
+    _german(
+        "DE-R-002",
+        "BG-6",
+        "$.seller.contact",
+        "the seller contact is required",
+        lambda inv: inv.seller.contact is not None,
+    ),
+    _german(
+        "DE-R-003",
+        "BT-37",
+        "$.seller.address.city",
+        "the seller city is required",
+        lambda inv: inv.seller.address.city is not None,
+    ),
+    _german(
+        "DE-R-004",
+        "BT-38",
+        "$.seller.address.post_code",
+        "the seller post code is required",
+        lambda inv: inv.seller.address.post_code is not None,
+    ),
+    _german(
+        "DE-R-005",
+        "BT-41",
+        "$.seller.contact.name",
+        "the seller contact point is required",
+        lambda inv: _seller_contact(inv, "name"),
+    ),
+    _german(
+        "DE-R-006",
+        "BT-42",
+        "$.seller.contact.telephone",
+        "the seller contact telephone number is required",
+        lambda inv: _seller_contact(inv, "telephone"),
+    ),
+    _german(
+        "DE-R-007",
+        "BT-43",
+        "$.seller.contact.email",
+        "the seller contact email is required",
+        lambda inv: _seller_contact(inv, "email"),
+    ),
+    _german(
+        "DE-R-008",
+        "BT-52",
+        "$.buyer.address.city",
+        "the buyer city is required",
+        lambda inv: inv.buyer.address.city is not None,
+    ),
+    _german(
+        "DE-R-009",
+        "BT-53",
+        "$.buyer.address.post_code",
+        "the buyer post code is required",
+        lambda inv: inv.buyer.address.post_code is not None,
+    ),
+    _german(
+        "DE-R-010",
+        "BT-77",
+        "$.delivery.address.city",
+        "a deliver-to address needs its city",
+        lambda inv: _delivery_address(inv, "city"),
+    ),
+    _german(
+        "DE-R-011",
+        "BT-78",
+        "$.delivery.address.post_code",
+        "a deliver-to address needs its post code",
+        lambda inv: _delivery_address(inv, "post_code"),
+    ),
+)
+
 PEPPOL = Profile(
     name="peppol",
     title="Peppol BIS Billing 3.0",
@@ -106,7 +207,7 @@ PEPPOL = Profile(
     profile_id=PEPPOL_BILLING,
     invoice_set="eu.peppol.bis3:ubl-invoice:3.0.19",
     creditnote_set="eu.peppol.bis3:ubl-creditnote:3.0.19",
-    requirements=_PEPPOL_REQUIREMENTS,
+    requirements=_PEPPOL_REQUIREMENTS + _PEPPOL_GERMAN,
     eas_excluded=frozenset({"EM", "AN", "AQ", "AS", "AU"}),
 )
 
@@ -180,6 +281,20 @@ XRECHNUNG = Profile(
             "$.buyer.address.post_code",
             "XRechnung needs the buyer post code",
             lambda inv: inv.buyer.address.post_code is not None,
+        ),
+        Requirement(
+            "BT-77",
+            "BR-DE-10",
+            "$.delivery.address.city",
+            "XRechnung: a deliver-to address needs its city",
+            lambda inv: _delivery_address(inv, "city"),
+        ),
+        Requirement(
+            "BT-78",
+            "BR-DE-11",
+            "$.delivery.address.post_code",
+            "XRechnung: a deliver-to address needs its post code",
+            lambda inv: _delivery_address(inv, "post_code"),
         ),
         *_PEPPOL_REQUIREMENTS[:2],
     ),
