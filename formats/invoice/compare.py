@@ -88,6 +88,8 @@ def _compare(supplied: Invoice, calculated: Invoice) -> Iterator[Disagreement]:
     for name in _TOTAL_FIELDS:
         given_total = getattr(supplied.totals, name)
         done_total = getattr(calculated.totals, name)
+        if done_total is None and given_total == 0:
+            continue  # BT-107/BT-108 given as 0.00 where there are no allowances/charges
         if _differs(given_total, done_total):
             yield _at(f"$.totals.{name}", given_total, done_total)
 

@@ -32,8 +32,11 @@ class Profile:
     invoice_set: str
     creditnote_set: str
     requirements: tuple[Requirement, ...] = ()
-    # electronic address schemes the profile accepts (None: any CEF EAS code)
+    # electronic address schemes the profile does not accept
     eas_excluded: frozenset[str] = frozenset()
+    # BT-32 is a PartyTaxScheme whose scheme is not VAT: Peppol (NO-R-002) expects "TAX",
+    # XRechnung "FC" (Steuernummer)
+    tax_registration_scheme: str = "TAX"
 
     def validation_set(self, credit_note: bool) -> str:
         return self.creditnote_set if credit_note else self.invoice_set
@@ -217,6 +220,7 @@ XRECHNUNG = Profile(
     customization_id="urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0",
     profile_id=PEPPOL_BILLING,
     invoice_set="de.xrechnung:ubl-invoice:3.0.2",
+    tax_registration_scheme="FC",
     creditnote_set="de.xrechnung:ubl-creditnote:3.0.2",
     requirements=(
         Requirement(

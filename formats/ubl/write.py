@@ -37,7 +37,6 @@ CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 
 OBJECT_IDENTIFIER_CODE = "130"  # UNTDID 1001: invoiced object identifier (BT-18, BT-128)
 PROJECT_REFERENCE_CODE = "50"  # BT-11 in a CreditNote, which has no ProjectReference
-TAX_REGISTRATION_SCHEME = "FC"  # BT-32: a PartyTaxScheme whose scheme is not VAT
 
 
 def _num(value: Decimal) -> str:
@@ -248,7 +247,7 @@ class _Writer:
             self.el(self.el(party, "cac:PartyName"), "cbc:Name", seller.trading_name)
         self.address(party, "cac:PostalAddress", seller.address)
         self.party_tax(party, seller.vat_identifier)
-        self.party_tax(party, seller.tax_registration_identifier, TAX_REGISTRATION_SCHEME)
+        self.party_tax(party, seller.tax_registration_identifier, self.profile.tax_registration_scheme)
         legal = self.el(party, "cac:PartyLegalEntity")
         self.el(legal, "cbc:RegistrationName", seller.name)
         if seller.legal_registration is not None:
@@ -371,13 +370,16 @@ class _Writer:
                 )
             return
         accounts: list[object] = list(pay.credit_transfers) or [None]
-        for account in accounts:
+        for index, account in enumerate(accounts):
+            # One PaymentMeans per account; BT-82, BT-9, the card and the mandate
+            # appear once (UBL-SR-45/46/54/55), in the first.
+            first = index == 0
             node = self.el(root, "cac:PaymentMeans")
-            self.el(node, "cbc:PaymentMeansCode", pay.means_code, name=pay.means_text)
-            if self.credit:
+            self.el(node, "cbc:PaymentMeansCode", pay.means_code, name=pay.means_text if first else None)
+            if self.credit and first:
                 self.opt(node, "cbc:PaymentDueDate", _date(self.inv.due_date))
             self.opt(node, "cbc:PaymentID", pay.remittance_information)
-            if pay.payment_card is not None:
+            if pay.payment_card is not None and first:
                 card = self.el(node, "cac:CardAccount")
                 self.el(card, "cbc:PrimaryAccountNumberID", pay.payment_card.primary_account_number)
                 self.el(card, "cbc:NetworkID", "NA")
@@ -394,7 +396,7 @@ class _Writer:
                         account.service_provider_identifier,
                     )
             debit = pay.direct_debit
-            if debit is not None and (debit.mandate_reference or debit.debited_account_identifier):
+            if first and debit is not None and (debit.mandate_reference or debit.debited_account_identifier):
                 mandate = self.el(node, "cac:PaymentMandate")
                 self.opt(mandate, "cbc:ID", debit.mandate_reference)
                 if debit.debited_account_identifier:
@@ -571,33 +573,82 @@ def _requirements(invoice: Invoice, profile: Profile) -> Iterable[Problem]:
 
 
 def prepare(
-    invoice: Invoice, profile: Profile = EN16931, rounding: RoundingRule = RoundingRule.TOTALS
+    invoice: Invoice,
+    profile: Profile = EN16931,
+    rounding: RoundingRule = RoundingRule.TOTALS,
+    *,
+    keep_supplied: bool = False,
 ) -> Invoice:
-    """Calculate the invoice and check it fits the profile; raise ``SerializeError`` if not."""
+    """Calculate the invoice and check it fits the profile; raise ``SerializeError`` if not.
+
+    By default (an ERP's invoice) every supplied derived amount must agree with the
+    calculation. With ``keep_supplied`` (a document received from a third party, converted
+    or written back) the amounts it states are kept as stated, and only missing ones are
+    calculated: a conversion must not change what the sender invoiced, and the official
+    rules judge whether its arithmetic holds.
+    """
     try:
         calculated = calculate(invoice, rounding)
     except InvoiceProblems as exc:
         raise SerializeError("the invoice cannot be calculated", exc.problems) from None
-    disagreements = compare_totals(invoice, calculated)
-    if disagreements:
-        raise SerializeError(
-            "supplied amounts disagree with the calculation", [d.to_problem() for d in disagreements]
-        )
+    if keep_supplied:
+        calculated = _overlay(invoice, calculated)
+    else:
+        disagreements = compare_totals(invoice, calculated)
+        if disagreements:
+            raise SerializeError(
+                "supplied amounts disagree with the calculation",
+                [d.to_problem() for d in disagreements],
+            )
     problems = list(_requirements(calculated, profile))
     if problems:
         raise SerializeError(f"the invoice cannot be written as {profile.title}", problems)
     return calculated
 
 
+def _overlay(supplied: Invoice, calculated: Invoice) -> Invoice:
+    """``calculated`` with every derived amount the sender stated put back as stated."""
+    result = calculated.model_copy(deep=True)
+    for given, line in zip(supplied.lines, result.lines, strict=True):
+        if given.net_amount is not None:
+            line.net_amount = given.net_amount
+        if given.price.net_amount is not None:
+            line.price.net_amount = given.price.net_amount
+        for kind in ("allowances", "charges"):
+            for g, c in zip(getattr(given, kind), getattr(line, kind), strict=True):
+                if g.amount is not None:
+                    c.amount = g.amount
+    for kind in ("allowances", "charges"):
+        for g, c in zip(getattr(supplied, kind), getattr(result, kind), strict=True):
+            if g.amount is not None:
+                c.amount = g.amount
+    if any(b.taxable_amount is not None or b.tax_amount is not None for b in supplied.vat_breakdown):
+        result.vat_breakdown = [b.model_copy() for b in supplied.vat_breakdown]
+    stated = supplied.totals.model_dump(exclude_none=True)
+    result.totals = result.totals.model_copy(update=stated)
+    return result
+
+
 def to_tree(
-    invoice: Invoice, profile: Profile = EN16931, rounding: RoundingRule = RoundingRule.TOTALS
+    invoice: Invoice,
+    profile: Profile = EN16931,
+    rounding: RoundingRule = RoundingRule.TOTALS,
+    *,
+    keep_supplied: bool = False,
 ) -> etree._Element:
-    return _Writer(prepare(invoice, profile, rounding), profile).build()
+    return _Writer(prepare(invoice, profile, rounding, keep_supplied=keep_supplied), profile).build()
 
 
 def to_xml(
-    invoice: Invoice, profile: Profile = EN16931, rounding: RoundingRule = RoundingRule.TOTALS
+    invoice: Invoice,
+    profile: Profile = EN16931,
+    rounding: RoundingRule = RoundingRule.TOTALS,
+    *,
+    keep_supplied: bool = False,
 ) -> bytes:
-    """The invoice as UBL 2.1 bytes (UTF-8, with declaration); deterministic."""
-    root = to_tree(invoice, profile, rounding)
+    """The invoice as UBL 2.1 bytes (UTF-8, with declaration); deterministic.
+
+    ``keep_supplied``: see ``prepare``; use it for documents received from a third party.
+    """
+    root = to_tree(invoice, profile, rounding, keep_supplied=keep_supplied)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
