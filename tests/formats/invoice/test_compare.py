@@ -113,13 +113,19 @@ def test_supplied_total_that_disagrees(minimal_invoice, field, term, supplied, c
     assert calculated in message
 
 
+def test_supplied_zero_allowance_total_without_allowances_agrees(minimal_invoice):
+    """Senders often state BT-107/BT-108 as 0.00 when there is nothing to sum."""
+    minimal_invoice["totals"] = {"allowance_total": "0.00", "charge_total": "0.00"}
+    assert check_invoice(minimal_invoice).disagreements == []
+
+
 def test_supplied_allowance_total_without_allowances(minimal_invoice):
-    minimal_invoice["totals"] = {"allowance_total": "0.00"}
+    minimal_invoice["totals"] = {"allowance_total": "5.00"}
     found = only(minimal_invoice)
     assert (found.path, found.term, found.supplied, found.calculated) == (
         "$.totals.allowance_total",
         "BT-107",
-        D("0.00"),
+        D("5.00"),
         None,
     )
     assert "no such value" in found.to_problem().message
