@@ -30,6 +30,7 @@ from rich.table import Table
 from formats.errors import InvoiceInputError, InvoiceProblems, ParseError, SerializeError
 from formats.invoice import Invoice, Problem, RoundingRule, dump_json, load_json, parse_invoice
 from formats.ubl import PROFILES, Profile, to_xml
+from formats.ubl.read import from_xml
 from schemas.sets import NAMESPACES, ROOT_NAMES, Syntax
 from schemas.xmlsafe import XmlInputError, parse_xml
 
@@ -125,7 +126,9 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
         _print_losses(err, name, read.losses)
         if to is Target.UBL:
             profile = PROFILES[(profile_name or ProfileName.EN16931).value]
-            data = _write_ubl(err, name, read.invoice, profile, rounding or RoundingRule.TOTALS)
+            data = _write_ubl(
+                err, name, read.invoice, profile, rounding or RoundingRule.TOTALS, received=read.kind == "ubl"
+            )
         else:
             if read.kind == "json":
                 err.print(
@@ -181,12 +184,6 @@ def _read_xml(data: bytes) -> _Read:
             f"this is {_NOT_YET[syntax]}: CII input is not supported yet; convert reads {SUPPORTED}"
         )
     try:
-        from formats.ubl.read import from_xml
-    except ModuleNotFoundError as exc:
-        if exc.name != "formats.ubl.read":
-            raise
-        raise _Refused("UBL reading is not available in this version of the gateway") from None
-    try:
         invoice, losses = from_xml(data)
     except ParseError as exc:
         raise _Refused(f"cannot read the UBL: {exc}") from None
@@ -196,9 +193,12 @@ def _read_xml(data: bytes) -> _Read:
 # ---------------------------------------------------------------- writing
 
 
-def _write_ubl(err: Console, name: str, invoice: Invoice, profile: Profile, rounding: RoundingRule) -> bytes:
+def _write_ubl(
+    err: Console, name: str, invoice: Invoice, profile: Profile, rounding: RoundingRule, *, received: bool
+) -> bytes:
+    """``received``: a UBL document from a third party keeps the amounts it states."""
     try:
-        return to_xml(invoice, profile, rounding)
+        return to_xml(invoice, profile, rounding, keep_supplied=received)
     except SerializeError as exc:
         headline = str(exc).split(": ", 1)[0] if exc.problems else str(exc)
         err.print(f"[red]✗[/] {escape(name)}: {escape(headline)}")
