@@ -44,12 +44,11 @@ from formats.invoice.problems import from_validation_error, json_path
 from formats.invoice.terms import TERMS
 from formats.ubl.terms import PREFIXES, note_parts
 from formats.ubl.write import (
-    CAC,
-    CBC,
     CREDITNOTE_NS,
     INVOICE_NS,
     OBJECT_IDENTIFIER_CODE,
     PROJECT_REFERENCE_CODE,
+    TAGS,
 )
 from formats.ubl.xmlparse import MAX_XML_BYTES, Paths, parse
 
@@ -130,6 +129,11 @@ def _line(element: etree._Element) -> int | None:
     return line if isinstance(line, int) else None
 
 
+def _named(term: str) -> str:
+    """``BT-1 Invoice number``: a business term as the messages name it."""
+    return f"{term} {TERMS[term].name}"
+
+
 def _is_vat(scheme: str | None) -> bool:
     return scheme is not None and scheme.strip().upper() == "VAT"
 
@@ -141,8 +145,16 @@ def _is_sepa(scheme: str | None) -> bool:
 def _prune(value: Any) -> Any:
     """Leave out absent values and groups that ended up empty."""
     if isinstance(value, dict):
-        pruned = {k: _prune(v) for k, v in value.items()}
-        return {k: v for k, v in pruned.items() if v is not None and v != {} and v != []}
+        pruned: dict[str, Any] = {}
+        for key, item in value.items():
+            if isinstance(item, dict | list):
+                item = _prune(item)
+                if not item:  # an empty group or list
+                    continue
+            elif item is None:
+                continue
+            pruned[key] = item
+        return pruned
     if isinstance(value, list):
         return [_prune(v) for v in value]
     return value
@@ -163,6 +175,21 @@ def _signature(element: etree._Element) -> list[tuple[str, str, tuple[tuple[str,
 # ---------------------------------------------------------------------------- reader
 
 
+class _Children(dict[etree._Element, dict[object, list[etree._Element]]]):
+    """``children[parent][tag]``: the children of ``parent`` with that tag, in document order.
+
+    The reader asks each element for several of its children; an element's children are
+    indexed the first time it is asked, so every question after that is a look-up.
+    """
+
+    def __missing__(self, parent: etree._Element) -> dict[object, list[etree._Element]]:
+        index: dict[object, list[etree._Element]] = {}
+        for child in parent:  # comments and processing instructions too: never asked for
+            index.setdefault(child.tag, []).append(child)
+        self[parent] = index
+        return index
+
+
 class _Reader:
     def __init__(self, root: etree._Element) -> None:
         self.root = root
@@ -176,24 +203,21 @@ class _Reader:
         self.seller_sepa: list[etree._Element] = []
         self.payee_sepa: list[etree._Element] = []
         self.vat_totals: tuple[Decimal | None, Decimal | None] = (None, None)
+        self.children = _Children()
 
     # -------------------------------------------------------------- navigation
-
-    @staticmethod
-    def _qname(name: str) -> str:
-        prefix, local = name.split(":")
-        return f"{{{CAC if prefix == 'cac' else CBC}}}{local}"
 
     def kids(self, parent: etree._Element | None, name: str) -> list[etree._Element]:
         if parent is None:
             return []
-        return list(parent.iterchildren(self._qname(name)))
+        return list(self.children[parent].get(TAGS[name], ()))
 
     def kid(self, parent: etree._Element | None, name: str) -> etree._Element | None:
         """The first child of that name (more of them stay unread: each becomes a loss)."""
         if parent is None:
             return None
-        return next(parent.iterchildren(self._qname(name)), None)
+        found = self.children[parent].get(TAGS[name])
+        return found[0] if found else None
 
     def find(self, parent: etree._Element | None, path: str) -> etree._Element | None:
         node = parent
@@ -216,8 +240,10 @@ class _Reader:
         element, attribute = node
         if attribute is not None:
             text = element.get(attribute) or ""
-        else:  # the element's own text, also where a comment or a child splits it
-            text = (element.text or "") + "".join(child.tail or "" for child in element)
+        elif len(element):  # the element's own text, also where a comment or a child splits it
+            text = (element.text or "") + "".join([child.tail or "" for child in element])
+        else:
+            text = element.text or ""
         text = text.strip()
         return text or None
 
@@ -243,7 +269,7 @@ class _Reader:
                     self.lost[(node, str(attribute))] = reason
 
     def value(self, node: Node, loc: Loc | None, convert: Callable[[str], _T]) -> _T | None:
-        self.consume(node)
+        self.used.add(node)
         text = self.raw(node)
         if text is None:
             return None
@@ -323,19 +349,20 @@ class _Reader:
         attribute: str | None = None,
     ) -> _T:
         element = self.find(parent, relative)
-        name = f"{term} {TERMS[term].name}"
         if element is None:
-            raise self.missing(parent, relative, f"{name} is missing")
+            raise self.missing(parent, relative, f"{_named(term)} is missing")
         if attribute is not None:
             if self.raw((element, attribute)) is None:
                 raise ParseError(
-                    f"{name} is missing", path=self.path(element) + f"/@{attribute}", line=_line(element)
+                    f"{_named(term)} is missing",
+                    path=self.path(element) + f"/@{attribute}",
+                    line=_line(element),
                 )
             result = self.value((element, attribute), loc, convert)
         else:
             result = self.value((element, None), loc, convert)
         if result is None:
-            raise ParseError(f"{name} is empty", path=self.path(element), line=_line(element))
+            raise ParseError(f"{_named(term)} is empty", path=self.path(element), line=_line(element))
         return result
 
     def tax_scheme(self, category: etree._Element | None) -> None:
@@ -1093,18 +1120,18 @@ class _Reader:
 
     def losses(self) -> list[Loss]:
         found: list[Loss] = []
-        for element in self.root.iter():
-            if not isinstance(element.tag, str):
-                continue
-            nodes: list[Node] = [(element, None)] + [(element, str(a)) for a in element.attrib]
-            for node in nodes:
+        for element in self.root.iter(etree.Element):  # elements only: no comments
+            # the element's own text (None), then each attribute; lxml names attributes with str
+            attributes: list[str | None] = [None, *element.keys()]  # type: ignore[list-item]
+            for attribute in attributes:
+                node: Node = (element, attribute)
+                reason = self.lost.get(node)
+                if reason is None and node in self.used:
+                    continue
                 text = self.raw(node)
                 if text is None:
                     continue
-                reason = self.lost.get(node)
                 if reason is None:
-                    if node in self.used:
-                        continue
                     reason = _EXTENSION if "CommonExtensionComponents" in str(element.tag) else _UNMAPPED
                 found.append(Loss(self.path(*node), _line(element), text, reason))
         return found

@@ -43,6 +43,22 @@ def _num(value: Decimal) -> str:
     return format(value, "f")
 
 
+class _Tags(dict[str, str]):
+    """``TAGS["cac:Party"]`` → ``{urn:…:CommonAggregateComponents-2}Party``, built once per name.
+
+    The writer and the reader name elements the way the UBL schema does (``cac:…``,
+    ``cbc:…``); lxml wants the namespace in the tag. Each name is worked out once.
+    """
+
+    def __missing__(self, name: str) -> str:
+        prefix, local = name.split(":")
+        tag = self[name] = f"{{{CAC if prefix == 'cac' else CBC}}}{local}"
+        return tag
+
+
+TAGS = _Tags()
+
+
 class _Writer:
     def __init__(self, invoice: Invoice, profile: Profile) -> None:
         self.inv = invoice
@@ -55,8 +71,7 @@ class _Writer:
     def el(
         self, parent: etree._Element, tag: str, text: str | None = None, /, **attrs: str | None
     ) -> etree._Element:
-        prefix, local = tag.split(":")
-        node = etree.SubElement(parent, f"{{{CAC if prefix == 'cac' else CBC}}}{local}")
+        node = etree.SubElement(parent, TAGS[tag])
         if text is not None:
             node.text = text
         for key, value in attrs.items():
