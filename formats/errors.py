@@ -56,6 +56,7 @@ class ParseError(GatewayError):
     """An XML invoice cannot be read: names the element path and line."""
 
     def __init__(self, message: str, *, path: str | None = None, line: int | None = None):
+        self.message = message
         self.path = path
         self.line = line
         where = "".join([f" at {path}" if path else "", f" (line {line})" if line is not None else ""])

@@ -50,7 +50,8 @@ from formats.ubl.write import (
     PROJECT_REFERENCE_CODE,
     TAGS,
 )
-from formats.ubl.xmlparse import MAX_XML_BYTES, Paths, parse
+from formats.ubl.xmlparse import Paths
+from formats.xmlsafe import MAX_XML_BYTES, parse
 
 # BT-32 is a PartyTaxScheme whose scheme is not VAT; these are the conventional scheme ids
 TAX_REGISTRATION_SCHEMES = frozenset({"TAX", "FC"})
