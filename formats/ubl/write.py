@@ -9,8 +9,10 @@ byte-identical XML. Where each BT goes is listed in ``formats/ubl/terms.py``.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from lxml import etree
 
@@ -19,6 +21,8 @@ from formats.invoice.calculate import RoundingRule, calculate
 from formats.invoice.compare import compare_totals
 from formats.invoice.model import (
     Address,
+    AllowanceOrCharge,
+    Buyer,
     Contact,
     CreditTransfer,
     DocumentAllowance,
@@ -26,6 +30,7 @@ from formats.invoice.model import (
     Invoice,
     InvoiceLine,
     Period,
+    Seller,
 )
 from formats.invoice.problems import Problem, problem_at
 from formats.ubl.profiles import EN16931, Profile
@@ -37,6 +42,22 @@ CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 
 OBJECT_IDENTIFIER_CODE = "130"  # UNTDID 1001: invoiced object identifier (BT-18, BT-128)
 PROJECT_REFERENCE_CODE = "50"  # BT-11 in a CreditNote, which has no ProjectReference
+
+
+class _Identified(Protocol):
+    """Anything with a value and an optional scheme: BT-29, BT-30, BT-34, BT-46, BT-71…"""
+
+    @property
+    def value(self) -> str: ...
+
+    @property
+    def scheme(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class _SchemeValue:
+    value: str
+    scheme: str | None
 
 
 def _num(value: Decimal) -> str:
@@ -152,9 +173,9 @@ class _Writer:
         if inv.payment_terms:
             self.el(self.el(root, "cac:PaymentTerms"), "cbc:Note", inv.payment_terms)
         for allowance in inv.allowances:
-            self.document_allowance_charge(root, allowance, charge=False)
+            self.allowance_charge(root, allowance, charge=False)
         for charge in inv.charges:
-            self.document_allowance_charge(root, charge, charge=True)
+            self.allowance_charge(root, charge, charge=True)
         self.tax_totals(root)
         self.monetary_total(root)
         for line in inv.lines:
@@ -178,12 +199,7 @@ class _Writer:
         inv = self.inv
         if inv.invoiced_object_identifier is not None:
             ref = self.el(root, "cac:AdditionalDocumentReference")
-            self.el(
-                ref,
-                "cbc:ID",
-                inv.invoiced_object_identifier.value,
-                schemeID=inv.invoiced_object_identifier.scheme,
-            )
+            self.identified(ref, "cbc:ID", inv.invoiced_object_identifier)
             self.el(ref, "cbc:DocumentTypeCode", OBJECT_IDENTIFIER_CODE)
         if self.credit and inv.project_reference:
             ref = self.el(root, "cac:AdditionalDocumentReference")
@@ -233,108 +249,75 @@ class _Writer:
             self.el(node, "cbc:CompanyID", company_id)
             self.tax_scheme(node, scheme)
 
+    def identified(self, parent: etree._Element, tag: str, identifier: _Identified | None) -> None:
+        """An identifier element with its scheme (``schemeID``), if there is one."""
+        if identifier is not None:
+            self.el(parent, tag, identifier.value, schemeID=identifier.scheme)
+
+    def party_identification(self, party: etree._Element, identifier: _Identified) -> None:
+        self.identified(self.el(party, "cac:PartyIdentification"), "cbc:ID", identifier)
+
+    def creditor_identifier(self) -> _Identified | None:
+        """BT-90 as UBL carries it: a party identifier with scheme SEPA."""
+        debit = self.inv.payment_instructions.direct_debit if self.inv.payment_instructions else None
+        if debit is None or not debit.creditor_identifier:
+            return None
+        return _SchemeValue(debit.creditor_identifier, "SEPA")
+
+    def party(
+        self,
+        container: etree._Element,
+        party: Seller | Buyer,
+        identifiers: Sequence[_Identified],
+        tax_schemes: Sequence[tuple[str | None, str]],
+    ) -> None:
+        """BG-4 / BG-7: the parts seller and buyer share, in the UBL ``cac:Party`` order."""
+        node = self.el(container, "cac:Party")
+        self.identified(node, "cbc:EndpointID", party.electronic_address)
+        for identifier in identifiers:
+            self.party_identification(node, identifier)
+        if party.trading_name:
+            self.el(self.el(node, "cac:PartyName"), "cbc:Name", party.trading_name)
+        self.address(node, "cac:PostalAddress", party.address)
+        for company_id, scheme in tax_schemes:
+            self.party_tax(node, company_id, scheme)
+        legal = self.el(node, "cac:PartyLegalEntity")
+        self.el(legal, "cbc:RegistrationName", party.name)
+        self.identified(legal, "cbc:CompanyID", party.legal_registration)
+        if isinstance(party, Seller):
+            self.opt(legal, "cbc:CompanyLegalForm", party.additional_legal_information)
+        self.contact(node, party.contact)
+
     def seller(self, root: etree._Element) -> None:
         seller = self.inv.seller
-        party = self.el(self.el(root, "cac:AccountingSupplierParty"), "cac:Party")
-        if seller.electronic_address is not None:
-            self.el(
-                party,
-                "cbc:EndpointID",
-                seller.electronic_address.value,
-                schemeID=seller.electronic_address.scheme,
-            )
-        for identifier in seller.identifiers:
-            self.el(
-                self.el(party, "cac:PartyIdentification"),
-                "cbc:ID",
-                identifier.value,
-                schemeID=identifier.scheme,
-            )
-        debit = self.inv.payment_instructions.direct_debit if self.inv.payment_instructions else None
-        if debit is not None and debit.creditor_identifier and self.inv.payee is None:
-            self.el(
-                self.el(party, "cac:PartyIdentification"),
-                "cbc:ID",
-                debit.creditor_identifier,
-                schemeID="SEPA",
-            )
-        if seller.trading_name:
-            self.el(self.el(party, "cac:PartyName"), "cbc:Name", seller.trading_name)
-        self.address(party, "cac:PostalAddress", seller.address)
-        self.party_tax(party, seller.vat_identifier)
-        self.party_tax(party, seller.tax_registration_identifier, self.profile.tax_registration_scheme)
-        legal = self.el(party, "cac:PartyLegalEntity")
-        self.el(legal, "cbc:RegistrationName", seller.name)
-        if seller.legal_registration is not None:
-            self.el(
-                legal,
-                "cbc:CompanyID",
-                seller.legal_registration.value,
-                schemeID=seller.legal_registration.scheme,
-            )
-        self.opt(legal, "cbc:CompanyLegalForm", seller.additional_legal_information)
-        self.contact(party, seller.contact)
+        identifiers: list[_Identified] = list(seller.identifiers)
+        creditor = self.creditor_identifier()
+        if creditor is not None and self.inv.payee is None:  # else BT-90 goes with the payee
+            identifiers.append(creditor)
+        taxes = [
+            (seller.vat_identifier, "VAT"),
+            (seller.tax_registration_identifier, self.profile.tax_registration_scheme),
+        ]
+        self.party(self.el(root, "cac:AccountingSupplierParty"), seller, identifiers, taxes)
 
     def buyer(self, root: etree._Element) -> None:
         buyer = self.inv.buyer
-        party = self.el(self.el(root, "cac:AccountingCustomerParty"), "cac:Party")
-        if buyer.electronic_address is not None:
-            self.el(
-                party,
-                "cbc:EndpointID",
-                buyer.electronic_address.value,
-                schemeID=buyer.electronic_address.scheme,
-            )
-        if buyer.identifier is not None:
-            self.el(
-                self.el(party, "cac:PartyIdentification"),
-                "cbc:ID",
-                buyer.identifier.value,
-                schemeID=buyer.identifier.scheme,
-            )
-        if buyer.trading_name:
-            self.el(self.el(party, "cac:PartyName"), "cbc:Name", buyer.trading_name)
-        self.address(party, "cac:PostalAddress", buyer.address)
-        self.party_tax(party, buyer.vat_identifier)
-        legal = self.el(party, "cac:PartyLegalEntity")
-        self.el(legal, "cbc:RegistrationName", buyer.name)
-        if buyer.legal_registration is not None:
-            self.el(
-                legal,
-                "cbc:CompanyID",
-                buyer.legal_registration.value,
-                schemeID=buyer.legal_registration.scheme,
-            )
-        self.contact(party, buyer.contact)
+        identifiers = [buyer.identifier] if buyer.identifier is not None else []
+        self.party(
+            self.el(root, "cac:AccountingCustomerParty"), buyer, identifiers, [(buyer.vat_identifier, "VAT")]
+        )
 
     def payee(self, root: etree._Element) -> None:
         payee = self.inv.payee
         if payee is None:
             return
         party = self.el(root, "cac:PayeeParty")
-        if payee.identifier is not None:
-            self.el(
-                self.el(party, "cac:PartyIdentification"),
-                "cbc:ID",
-                payee.identifier.value,
-                schemeID=payee.identifier.scheme,
-            )
-        debit = self.inv.payment_instructions.direct_debit if self.inv.payment_instructions else None
-        if debit is not None and debit.creditor_identifier:
-            self.el(
-                self.el(party, "cac:PartyIdentification"),
-                "cbc:ID",
-                debit.creditor_identifier,
-                schemeID="SEPA",
-            )
+        for identifier in (payee.identifier, self.creditor_identifier()):
+            if identifier is not None:
+                self.party_identification(party, identifier)
         self.el(self.el(party, "cac:PartyName"), "cbc:Name", payee.name)
         if payee.legal_registration is not None:
-            self.el(
-                self.el(party, "cac:PartyLegalEntity"),
-                "cbc:CompanyID",
-                payee.legal_registration.value,
-                schemeID=payee.legal_registration.scheme,
-            )
+            self.identified(self.el(party, "cac:PartyLegalEntity"), "cbc:CompanyID", payee.legal_registration)
 
     def tax_representative(self, root: etree._Element) -> None:
         rep = self.inv.tax_representative
@@ -353,13 +336,7 @@ class _Writer:
         self.opt(node, "cbc:ActualDeliveryDate", _date(delivery.actual_delivery_date))
         if delivery.location_identifier is not None or delivery.address is not None:
             location = self.el(node, "cac:DeliveryLocation")
-            if delivery.location_identifier is not None:
-                self.el(
-                    location,
-                    "cbc:ID",
-                    delivery.location_identifier.value,
-                    schemeID=delivery.location_identifier.scheme,
-                )
+            self.identified(location, "cbc:ID", delivery.location_identifier)
             if delivery.address is not None:
                 self.address(location, "cac:Address", delivery.address)
         if delivery.party_name:
@@ -432,10 +409,9 @@ class _Writer:
             self.el(node, "cbc:Percent", _num(rate))
         return node
 
-    def document_allowance_charge(
-        self, root: etree._Element, item: DocumentAllowance | DocumentCharge, *, charge: bool
-    ) -> None:
-        node = self.el(root, "cac:AllowanceCharge")
+    def allowance_charge(self, parent: etree._Element, item: AllowanceOrCharge, *, charge: bool) -> None:
+        """BG-20/21 (document level, with their VAT category) and BG-27/28 (line level)."""
+        node = self.el(parent, "cac:AllowanceCharge")
         self.el(node, "cbc:ChargeIndicator", "true" if charge else "false")
         self.opt(node, "cbc:AllowanceChargeReasonCode", item.reason_code)
         self.opt(node, "cbc:AllowanceChargeReason", item.reason)
@@ -443,8 +419,9 @@ class _Writer:
             self.el(node, "cbc:MultiplierFactorNumeric", _num(item.percentage))
         self.amount(node, "cbc:Amount", item.amount)
         self.amount(node, "cbc:BaseAmount", item.base_amount)
-        category = self.tax_category(node, "cac:TaxCategory", item.vat_category_code, item.vat_rate)
-        self.tax_scheme(category)
+        if isinstance(item, DocumentAllowance | DocumentCharge):
+            category = self.tax_category(node, "cac:TaxCategory", item.vat_category_code, item.vat_rate)
+            self.tax_scheme(category)
 
     def tax_totals(self, root: etree._Element) -> None:
         inv = self.inv
@@ -494,18 +471,12 @@ class _Writer:
             self.el(self.el(node, "cac:OrderLineReference"), "cbc:LineID", line.order_line_reference)
         if line.object_identifier is not None:
             ref = self.el(node, "cac:DocumentReference")
-            self.el(ref, "cbc:ID", line.object_identifier.value, schemeID=line.object_identifier.scheme)
+            self.identified(ref, "cbc:ID", line.object_identifier)
             self.el(ref, "cbc:DocumentTypeCode", OBJECT_IDENTIFIER_CODE)
-        for items, is_charge in ((line.allowances, False), (line.charges, True)):
-            for item in items:
-                ac = self.el(node, "cac:AllowanceCharge")
-                self.el(ac, "cbc:ChargeIndicator", "true" if is_charge else "false")
-                self.opt(ac, "cbc:AllowanceChargeReasonCode", item.reason_code)
-                self.opt(ac, "cbc:AllowanceChargeReason", item.reason)
-                if item.percentage is not None:
-                    self.el(ac, "cbc:MultiplierFactorNumeric", _num(item.percentage))
-                self.amount(ac, "cbc:Amount", item.amount)
-                self.amount(ac, "cbc:BaseAmount", item.base_amount)
+        for allowance in line.allowances:
+            self.allowance_charge(node, allowance, charge=False)
+        for line_charge in line.charges:
+            self.allowance_charge(node, line_charge, charge=True)
         self.item(node, line)
         self.price(node, line)
 
@@ -519,11 +490,8 @@ class _Writer:
         if item.sellers_identifier:
             self.el(self.el(node, "cac:SellersItemIdentification"), "cbc:ID", item.sellers_identifier)
         if item.standard_identifier is not None:
-            self.el(
-                self.el(node, "cac:StandardItemIdentification"),
-                "cbc:ID",
-                item.standard_identifier.value,
-                schemeID=item.standard_identifier.scheme,
+            self.identified(
+                self.el(node, "cac:StandardItemIdentification"), "cbc:ID", item.standard_identifier
             )
         if item.origin_country:
             self.el(self.el(node, "cac:OriginCountry"), "cbc:IdentificationCode", item.origin_country)
