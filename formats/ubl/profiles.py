@@ -107,101 +107,120 @@ def _seller_in_germany(invoice: Invoice) -> bool:
     return invoice.seller.address.country_code == "DE"
 
 
-def _german(rule: str, term: str, path: str, message: str, met: Callable[[Invoice], bool]) -> Requirement:
-    """A Peppol DE-R-* rule: applies when the seller's address is in Germany."""
-    return Requirement(
-        term,
-        rule,
-        path,
-        f"Peppol's German rules: {message}",
-        lambda inv: not _seller_in_germany(inv) or met(inv),
-    )
-
-
 def _delivery_address(invoice: Invoice, field: str) -> bool:
     address = invoice.delivery.address if invoice.delivery else None
     return address is None or getattr(address, field) is not None
 
 
-_PEPPOL_GERMAN = (
-    _german(
-        "DE-R-001",
+@dataclass(frozen=True)
+class _GermanRule:
+    """One German national rule: Peppol's DE-R-0nn and XRechnung's BR-DE-n check the same."""
+
+    number: int
+    term: str
+    path: str
+    what: str
+    met: Callable[[Invoice], bool]
+
+
+_GERMAN_RULES = (
+    _GermanRule(
+        1,
         "BG-16",
         "$.payment_instructions",
         "payment instructions are required",
         lambda inv: inv.payment_instructions is not None,
     ),
-    _german(
-        "DE-R-002",
+    _GermanRule(
+        2,
         "BG-6",
         "$.seller.contact",
         "the seller contact is required",
         lambda inv: inv.seller.contact is not None,
     ),
-    _german(
-        "DE-R-003",
+    _GermanRule(
+        3,
         "BT-37",
         "$.seller.address.city",
         "the seller city is required",
         lambda inv: inv.seller.address.city is not None,
     ),
-    _german(
-        "DE-R-004",
+    _GermanRule(
+        4,
         "BT-38",
         "$.seller.address.post_code",
         "the seller post code is required",
         lambda inv: inv.seller.address.post_code is not None,
     ),
-    _german(
-        "DE-R-005",
+    _GermanRule(
+        5,
         "BT-41",
         "$.seller.contact.name",
         "the seller contact point is required",
         lambda inv: _seller_contact(inv, "name"),
     ),
-    _german(
-        "DE-R-006",
+    _GermanRule(
+        6,
         "BT-42",
         "$.seller.contact.telephone",
         "the seller contact telephone number is required",
         lambda inv: _seller_contact(inv, "telephone"),
     ),
-    _german(
-        "DE-R-007",
+    _GermanRule(
+        7,
         "BT-43",
         "$.seller.contact.email",
         "the seller contact email is required",
         lambda inv: _seller_contact(inv, "email"),
     ),
-    _german(
-        "DE-R-008",
+    _GermanRule(
+        8,
         "BT-52",
         "$.buyer.address.city",
         "the buyer city is required",
         lambda inv: inv.buyer.address.city is not None,
     ),
-    _german(
-        "DE-R-009",
+    _GermanRule(
+        9,
         "BT-53",
         "$.buyer.address.post_code",
         "the buyer post code is required",
         lambda inv: inv.buyer.address.post_code is not None,
     ),
-    _german(
-        "DE-R-010",
+    _GermanRule(
+        10,
         "BT-77",
         "$.delivery.address.city",
         "a deliver-to address needs its city",
         lambda inv: _delivery_address(inv, "city"),
     ),
-    _german(
-        "DE-R-011",
+    _GermanRule(
+        11,
         "BT-78",
         "$.delivery.address.post_code",
         "a deliver-to address needs its post code",
         lambda inv: _delivery_address(inv, "post_code"),
     ),
 )
+
+
+def _peppol_german(rule: _GermanRule) -> Requirement:
+    """Peppol applies its DE-R-* rules when the seller's address is in Germany."""
+    met = rule.met
+    return Requirement(
+        rule.term,
+        f"DE-R-{rule.number:03d}",
+        rule.path,
+        f"Peppol's German rules: {rule.what}",
+        lambda inv: not _seller_in_germany(inv) or met(inv),
+    )
+
+
+def _xrechnung(rule: _GermanRule) -> Requirement:
+    return Requirement(rule.term, f"BR-DE-{rule.number}", rule.path, f"XRechnung: {rule.what}", rule.met)
+
+
+_PEPPOL_GERMAN = tuple(_peppol_german(rule) for rule in _GERMAN_RULES)
 
 PEPPOL = Profile(
     name="peppol",
@@ -230,76 +249,8 @@ XRECHNUNG = Profile(
             "XRechnung needs the buyer reference (the Leitweg-ID)",
             lambda inv: inv.buyer_reference is not None,
         ),
-        Requirement(
-            "BG-16",
-            "BR-DE-1",
-            "$.payment_instructions",
-            "XRechnung needs payment instructions",
-            lambda inv: inv.payment_instructions is not None,
-        ),
-        Requirement(
-            "BT-41",
-            "BR-DE-5",
-            "$.seller.contact.name",
-            "XRechnung needs the seller contact point",
-            lambda inv: _seller_contact(inv, "name"),
-        ),
-        Requirement(
-            "BT-42",
-            "BR-DE-6",
-            "$.seller.contact.telephone",
-            "XRechnung needs the seller contact telephone number",
-            lambda inv: _seller_contact(inv, "telephone"),
-        ),
-        Requirement(
-            "BT-43",
-            "BR-DE-7",
-            "$.seller.contact.email",
-            "XRechnung needs the seller contact email address",
-            lambda inv: _seller_contact(inv, "email"),
-        ),
-        Requirement(
-            "BT-37",
-            "BR-DE-3",
-            "$.seller.address.city",
-            "XRechnung needs the seller city",
-            lambda inv: inv.seller.address.city is not None,
-        ),
-        Requirement(
-            "BT-38",
-            "BR-DE-4",
-            "$.seller.address.post_code",
-            "XRechnung needs the seller post code",
-            lambda inv: inv.seller.address.post_code is not None,
-        ),
-        Requirement(
-            "BT-52",
-            "BR-DE-8",
-            "$.buyer.address.city",
-            "XRechnung needs the buyer city",
-            lambda inv: inv.buyer.address.city is not None,
-        ),
-        Requirement(
-            "BT-53",
-            "BR-DE-9",
-            "$.buyer.address.post_code",
-            "XRechnung needs the buyer post code",
-            lambda inv: inv.buyer.address.post_code is not None,
-        ),
-        Requirement(
-            "BT-77",
-            "BR-DE-10",
-            "$.delivery.address.city",
-            "XRechnung: a deliver-to address needs its city",
-            lambda inv: _delivery_address(inv, "city"),
-        ),
-        Requirement(
-            "BT-78",
-            "BR-DE-11",
-            "$.delivery.address.post_code",
-            "XRechnung: a deliver-to address needs its post code",
-            lambda inv: _delivery_address(inv, "post_code"),
-        ),
+        # BR-DE-2 (the seller contact group) is reported through BR-DE-5/6/7, which name the term
+        *(_xrechnung(rule) for rule in _GERMAN_RULES if rule.number != 2),
         *_PEPPOL_REQUIREMENTS[:2],
     ),
 )
