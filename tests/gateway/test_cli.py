@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.gateway.cli_env import cli_env
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = "examples/de-domestic-b2b.json"
@@ -37,17 +38,6 @@ INVOICE: dict[str, Any] = {
 }
 
 
-def _env() -> dict[str, str]:
-    """The user's environment without what would make rich colour or resize the output."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"FORCE_COLOR", "COLUMNS", "LINES", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "GATEWAY_DEBUG"}
-    }
-    env["NO_COLOR"] = "1"
-    return env
-
-
 def gateway(*args: str | Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "gateway", *map(str, args)],
@@ -57,7 +47,7 @@ def gateway(*args: str | Path, stdin: bytes | None = None) -> subprocess.Complet
         text=True,
         encoding="utf-8",
         timeout=60,
-        env=_env(),
+        env=cli_env(),
         check=False,
     )
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -15,6 +14,7 @@ import pytest
 from lxml import etree
 
 from formats.ubl import PROFILES
+from tests.gateway.cli_env import cli_env
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples/de-domestic-b2b.json"
@@ -71,17 +71,6 @@ INVOICE: dict[str, Any] = {
 }
 
 
-def _env() -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"FORCE_COLOR", "COLUMNS", "LINES", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "GATEWAY_DEBUG"}
-    }
-    env["NO_COLOR"] = "1"
-    env["COLUMNS"] = "200"  # problem tables on one line each, so the assertions can search them
-    return env
-
-
 def gateway(*args: str | Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [sys.executable, "-m", "gateway", *map(str, args)],
@@ -89,7 +78,7 @@ def gateway(*args: str | Path, stdin: bytes | None = None) -> subprocess.Complet
         input=stdin,
         capture_output=True,
         timeout=60,
-        env=_env(),
+        env=cli_env(columns=200),
         check=False,
     )
 

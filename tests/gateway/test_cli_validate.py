@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from tests.gateway.cli_env import cli_env
 from tests.schemas.conformance.corpus import CORPUS, MISSING, available
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,7 +18,7 @@ MINIMAL = ROOT / "tests" / "fixtures" / "ubl-minimal.xml"
 
 
 def gateway(*args: str, rules: Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "GATEWAY_RULES_DIR": str(rules), "COLUMNS": "200"}
+    env = cli_env(columns=200, GATEWAY_RULES_DIR=str(rules))
     return subprocess.run(
         [sys.executable, "-m", "gateway", *args],
         cwd=cwd,
