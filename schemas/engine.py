@@ -27,6 +27,19 @@ from schemas.svrl import parse_svrl
 from schemas.xmlsafe import MAX_XML_BYTES, XmlInputError, parse_xml
 
 PDF_MAGIC = b"%PDF-"
+_BOM = b"\xef\xbb\xbf"
+
+
+def document_kind(data: bytes) -> str | None:
+    """``"pdf"``, ``"xml"`` or ``None``, from the first bytes (never from a file name or header)."""
+    head = data[:1024].lstrip(b"\x00").removeprefix(_BOM).lstrip()
+    if head.startswith(PDF_MAGIC):
+        return "pdf"
+    if head.startswith(b"<"):
+        return "xml"
+    return None
+
+
 _SPEC_PATHS = {
     Syntax.UBL_INVOICE: "{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}"
     "CustomizationID",
@@ -135,7 +148,7 @@ class Engine:
         started = time.perf_counter()
         report = Report(document=name, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
         try:
-            if data.lstrip()[:5] == PDF_MAGIC:
+            if document_kind(data) == "pdf":
                 self._validate_pdf(data, report, set_id)
             else:
                 self._validate_xml(data, report, set_id, in_pdf=False)

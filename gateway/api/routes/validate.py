@@ -17,13 +17,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from schemas.engine import document_kind
 from schemas.render import to_svrl
 from schemas.render_html import render_html
 from schemas.sets import find_set
 
 router = APIRouter(tags=["validation"])
-_XML_START = (b"<",)
-_BOM = b"\xef\xbb\xbf"
 
 
 class _TooLarge(Exception):
@@ -41,15 +40,6 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise _TooLarge
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _kind(data: bytes) -> str | None:
-    head = data[:1024].lstrip(b"\x00").removeprefix(_BOM).lstrip()
-    if head.startswith(b"%PDF-"):
-        return "pdf"
-    if head.startswith(_XML_START):
-        return "xml"
-    return None
 
 
 @router.post(
@@ -85,7 +75,7 @@ async def validate_document(
         )
     if not data:
         return JSONResponse({"error": "the request has no document"}, status_code=415)
-    if _kind(data) is None:
+    if document_kind(data) is None:
         return JSONResponse(
             {
                 "error": "the body is neither XML nor PDF (send application/xml, application/pdf "
