@@ -26,7 +26,7 @@ from schemas.artefacts import KNOWN_BY_KEY, RuleStore, Status, resolve, sha256_f
 from schemas.pool import ValidatorPool
 from schemas.render import to_json, to_svrl
 from schemas.render_html import render_html
-from schemas.report import Level, Report, Validity
+from schemas.report import BLOCKING, Level, Report, Validity
 from schemas.sets import SETS, find_set
 
 EXIT_OK, EXIT_INVALID, EXIT_INPUT = 0, 1, 2
@@ -233,7 +233,7 @@ def _print_text(out: Console, report: Report) -> None:
         for item in items:
             style = (
                 "red"
-                if item.level in (Level.FATAL, Level.ERROR)
+                if item.level in BLOCKING
                 else ("yellow" if item.level is Level.WARNING else "dim")
             )
             table.add_row(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +20,7 @@ from lxml import etree
 
 from formats.errors import ArtefactError
 from schemas.artefacts import KNOWN_BY_KEY, Kind, Resolved, RuleStore, Status, resolve
-from schemas.report import ArtefactUse, Item, LayerResult, Level, Report, Validity
+from schemas.report import BLOCKING, ArtefactUse, Item, LayerResult, Level, Report, Validity
 from schemas.sets import NAMESPACES, ROOT_NAMES, Layer, Syntax, ValidationSet, find_set, set_for
 from schemas.svrl import parse_svrl
 from schemas.xmlsafe import MAX_XML_BYTES, XmlInputError, parse_xml
@@ -152,9 +151,7 @@ class Engine:
                 self._validate_pdf(data, report, set_id)
             else:
                 self._validate_xml(data, report, set_id, in_pdf=False)
-        except XmlInputError as exc:
-            report.error = str(exc)
-        except _Unreadable as exc:
+        except (XmlInputError, _Unreadable) as exc:
             report.error = str(exc)
         report.duration_ms = (time.perf_counter() - started) * 1000
         return report
@@ -179,7 +176,7 @@ class Engine:
         mismatch = _profile_mismatch(pdf.xmp_profile, chosen)
         if mismatch:
             structure.items.append(Item(Level.ERROR, "FX-XMP-PROFILE", mismatch))
-        if any(i.level in (Level.FATAL, Level.ERROR) for i in structure.items):
+        if any(i.level in BLOCKING for i in structure.items):
             structure.validity = Validity.INVALID
 
     def _validate_xml(
@@ -242,17 +239,18 @@ class Engine:
                         f"{result.artefact.title}: the installed file is not a release the gateway "
                         f"knows (SHA-256 {resolved.sha256[:16]}…); its verdict is reported as is"
                     )
-                runner: Callable[[Resolved, etree._Element], list[Item]] = (
-                    self._run_xsd if layer.kind is Kind.XSD else self._run_sch(result)
-                )
-                result.items = runner(resolved, root)
+                if layer.kind is Kind.XSD:
+                    result.items = self._run_xsd(resolved, root)
+                else:
+                    result.items, svrl = self._schematron(resolved, root)
+                    result.svrl = svrl if self.keep_svrl else None
             except (ArtefactError, _LayerFailed) as exc:
                 result.validity = Validity.ERROR
                 result.message = str(exc)
                 continue
             finally:
                 result.duration_ms = (time.perf_counter() - start) * 1000
-            if any(item.level in (Level.FATAL, Level.ERROR) for item in result.items):
+            if any(item.level in BLOCKING for item in result.items):
                 result.validity = Validity.INVALID
                 # A schema-invalid document is not fed to Schematron (its XPaths assume the
                 # schema), but every Schematron layer runs: each set's rules are reported.
@@ -272,15 +270,6 @@ class Engine:
             )
             for error in schema.error_log  # type: ignore[attr-defined]
         ]
-
-    def _run_sch(self, result: LayerResult) -> Callable[[Resolved, etree._Element], list[Item]]:
-        def run(resolved: Resolved, root: etree._Element) -> list[Item]:
-            items, svrl = self._schematron(resolved, root)
-            if self.keep_svrl:
-                result.svrl = svrl
-            return items
-
-        return run
 
 
 _XMP_PROFILES = {
