@@ -231,11 +231,7 @@ def _print_text(out: Console, report: Report) -> None:
             table.add_column(column, no_wrap=True)
         table.add_column("message", overflow="fold")
         for item in items:
-            style = (
-                "red"
-                if item.level in BLOCKING
-                else ("yellow" if item.level is Level.WARNING else "dim")
-            )
+            style = "red" if item.level in BLOCKING else ("yellow" if item.level is Level.WARNING else "dim")
             table.add_row(
                 f"[{style}]{item.level.value}[/]",
                 escape(item.id or ""),
