@@ -30,7 +30,6 @@ not a number or date, or an invoice the canonical model refuses (each problem wi
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -39,6 +38,7 @@ from lxml import etree
 from pydantic import ValidationError
 
 from formats.errors import ParseError
+from formats.invoice.loss import Loss
 from formats.invoice.model import Invoice
 from formats.invoice.problems import from_validation_error, json_path
 from formats.invoice.terms import TERMS
@@ -70,16 +70,6 @@ FILLER = "NA"
 
 _UNMAPPED = "not an EN 16931 business term in this position; not read into the invoice"
 _EXTENSION = "UBL extension content: EN 16931 does not define it; not read into the invoice"
-
-
-@dataclass(frozen=True)
-class Loss:
-    """A value in the document that the canonical invoice does not hold."""
-
-    path: str
-    line: int | None
-    value: str
-    reason: str
 
 
 # ---------------------------------------------------------------------------- values
