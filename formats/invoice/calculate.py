@@ -237,6 +237,8 @@ def calculate(invoice: Invoice, rounding: RoundingRule = RoundingRule.TOTALS) ->
     ]
     if state.problems:
         raise InvoiceProblems(state.problems)
+    if not lines:
+        return _summary(money, invoice, allowances, charges)
 
     result = invoice.model_copy(
         update={
@@ -248,6 +250,50 @@ def calculate(invoice: Invoice, rounding: RoundingRule = RoundingRule.TOTALS) ->
     )
     result.totals = _totals(money, result)
     return result
+
+
+def _summary(
+    money: _Money, invoice: Invoice, allowances: list[DocumentAllowance], charges: list[DocumentCharge]
+) -> Invoice:
+    """A line-less invoice (a Factur-X MINIMUM / BASIC WL summary): its totals as stated.
+
+    Without lines nothing can be summed, so the stated VAT breakdown and totals stay as
+    they are; only a total that follows from stated ones by the EN 16931 arithmetic
+    (BR-CO-13, 15, 16) is filled in where it is missing. BR-16 (an invoice has lines) is
+    reported by the business rules, not here: reading such a summary must work.
+    """
+    given = invoice.totals
+    allowance_total = given.allowance_total
+    if allowance_total is None and allowances:
+        allowance_total = money.round(_sum(a.amount for a in allowances))
+    charge_total = given.charge_total
+    if charge_total is None and charges:
+        charge_total = money.round(_sum(c.amount for c in charges))
+    tax_exclusive = given.tax_exclusive_amount
+    if tax_exclusive is None and given.line_net_total is not None:
+        tax_exclusive = money.round(given.line_net_total - (allowance_total or 0) + (charge_total or 0))
+    vat_total = given.vat_total
+    if vat_total is None and invoice.vat_breakdown:
+        amounts = [b.tax_amount for b in invoice.vat_breakdown]
+        if all(amount is not None for amount in amounts):
+            vat_total = money.round(_sum(amounts))
+    tax_inclusive = given.tax_inclusive_amount
+    if tax_inclusive is None and tax_exclusive is not None:
+        tax_inclusive = money.round(tax_exclusive + (vat_total or 0))
+    amount_due = given.amount_due
+    if amount_due is None and tax_inclusive is not None:
+        amount_due = money.round(tax_inclusive - (given.paid_amount or 0) + (given.rounding_amount or 0))
+    totals = given.model_copy(
+        update={
+            "allowance_total": allowance_total,
+            "charge_total": charge_total,
+            "tax_exclusive_amount": tax_exclusive,
+            "vat_total": vat_total,
+            "tax_inclusive_amount": tax_inclusive,
+            "amount_due": amount_due,
+        }
+    )
+    return invoice.model_copy(update={"allowances": allowances, "charges": charges, "totals": totals})
 
 
 def _breakdown(state: _State, given: list[VatBreakdown]) -> list[VatBreakdown]:

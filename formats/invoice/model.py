@@ -700,7 +700,16 @@ class Invoice(_Model):
     supporting_documents: list[SupportingDocument] = Field(
         default_factory=list, description="BG-24 ADDITIONAL SUPPORTING DOCUMENTS."
     )
-    lines: list[InvoiceLine] = Field(min_length=1, description="BG-25 INVOICE LINE (1..n).")
+    lines: list[InvoiceLine] = Field(
+        description="BG-25 INVOICE LINE: 1..n in EN 16931 (BR-16, checked with the other "
+        "business rules); empty only in a summary read from a Factur-X MINIMUM or BASIC WL "
+        "document, whose lines are in its PDF."
+    )
+
+    @property
+    def is_summary(self) -> bool:
+        """No lines: a Factur-X MINIMUM / BASIC WL summary, whose totals are as stated."""
+        return not self.lines
 
     @property
     def is_credit_note(self) -> bool:

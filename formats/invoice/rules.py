@@ -69,6 +69,14 @@ def _all(invoice: Invoice) -> Iterator[Problem]:
 
 
 def _identity(invoice: Invoice) -> Iterator[Problem]:
+    if not invoice.lines:
+        yield problem_at(
+            "$.lines",
+            "BR-16: an invoice shall have at least one invoice line (BG-25); a line-less "
+            "summary (Factur-X MINIMUM / BASIC WL) is not an EN 16931 invoice",
+            rule="BR-16",
+            term="BG-25",
+        )
     seller = invoice.seller
     if not (seller.identifiers or seller.legal_registration or seller.vat_identifier):
         yield _rule(

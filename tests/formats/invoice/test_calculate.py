@@ -461,3 +461,41 @@ def test_intra_community_line_with_rate_names_br_ic_05(make_invoice, make_line):
 def test_zero_rate_categories_name_their_rule(make_invoice, make_line, category, rule):
     [problem] = problems_of(make_invoice(lines=[make_line(1, category=category, rate="0.5")]))
     assert problem.rule == rule
+
+
+def test_a_summary_keeps_its_stated_totals_and_fills_only_what_follows(make_invoice):
+    # a Factur-X MINIMUM states BT-109, BT-110, BT-112 and BT-115 and has no lines
+    data = make_invoice(lines=[])
+    data["totals"] = {
+        "tax_exclusive_amount": "100.00",
+        "vat_total": "19.00",
+        "tax_inclusive_amount": "119.00",
+    }
+    data["vat_breakdown"] = [
+        {"category_code": "S", "rate": "19", "taxable_amount": "100.00", "tax_amount": "19.00"}
+    ]
+    result = calc(data)
+    assert result.lines == []
+    assert result.totals.line_net_total is None  # nothing to sum: not invented
+    assert result.totals.amount_due == Decimal("119.00")  # BR-CO-16 from the stated totals
+    assert result.totals.tax_exclusive_amount == Decimal("100.00")
+    assert [(b.taxable_amount, b.tax_amount) for b in result.vat_breakdown] == [
+        (Decimal("100.00"), Decimal("19.00"))
+    ]
+
+
+def test_a_summary_with_line_total_derives_the_rest(make_invoice):
+    data = make_invoice(lines=[])
+    data["totals"] = {"line_net_total": "200.00", "paid_amount": "50.00"}
+    data["allowances"] = [
+        {"amount": "20.00", "vat_category_code": "S", "vat_rate": "20", "reason": "Discount"}
+    ]
+    data["vat_breakdown"] = [
+        {"category_code": "S", "rate": "20", "taxable_amount": "180.00", "tax_amount": "36.00"}
+    ]
+    totals = calc(data).totals
+    assert totals.allowance_total == Decimal("20.00")
+    assert totals.tax_exclusive_amount == Decimal("180.00")
+    assert totals.vat_total == Decimal("36.00")
+    assert totals.tax_inclusive_amount == Decimal("216.00")
+    assert totals.amount_due == Decimal("166.00")

@@ -523,3 +523,11 @@ def test_gw_bic_format_is_a_warning(minimal_invoice):
     [problem] = with_rule(minimal_invoice, "GW-BIC")
     assert problem.severity is Severity.WARNING
     assert problem.term == "BT-86"
+
+
+def test_br_16_an_invoice_without_lines(minimal_invoice):
+    minimal_invoice["lines"] = []
+    minimal_invoice["totals"] = {"tax_exclusive_amount": "100.00", "amount_due": "119.00"}
+    problem = one(minimal_invoice, "BR-16")
+    assert (problem.path, problem.term, problem.severity) == ("$.lines", "BG-25", Severity.ERROR)
+    assert "MINIMUM" in problem.message
