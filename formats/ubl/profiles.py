@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from formats.invoice.model import Invoice
+from formats.invoice.national import GERMAN_RULES as _GERMAN_RULES
+from formats.invoice.national import GermanRule as _GermanRule
 
 
 @dataclass(frozen=True)
@@ -40,11 +42,6 @@ class Profile:
 
     def validation_set(self, credit_note: bool) -> str:
         return self.creditnote_set if credit_note else self.invoice_set
-
-
-def _seller_contact(invoice: Invoice, field: str) -> bool:
-    contact = invoice.seller.contact
-    return contact is not None and getattr(contact, field) is not None
 
 
 PEPPOL_BILLING = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
@@ -105,103 +102,6 @@ EN16931 = Profile(
 
 def _seller_in_germany(invoice: Invoice) -> bool:
     return invoice.seller.address.country_code == "DE"
-
-
-def _delivery_address(invoice: Invoice, field: str) -> bool:
-    address = invoice.delivery.address if invoice.delivery else None
-    return address is None or getattr(address, field) is not None
-
-
-@dataclass(frozen=True)
-class _GermanRule:
-    """One German national rule: Peppol's DE-R-0nn and XRechnung's BR-DE-n check the same."""
-
-    number: int
-    term: str
-    path: str
-    what: str
-    met: Callable[[Invoice], bool]
-
-
-_GERMAN_RULES = (
-    _GermanRule(
-        1,
-        "BG-16",
-        "$.payment_instructions",
-        "payment instructions are required",
-        lambda inv: inv.payment_instructions is not None,
-    ),
-    _GermanRule(
-        2,
-        "BG-6",
-        "$.seller.contact",
-        "the seller contact is required",
-        lambda inv: inv.seller.contact is not None,
-    ),
-    _GermanRule(
-        3,
-        "BT-37",
-        "$.seller.address.city",
-        "the seller city is required",
-        lambda inv: inv.seller.address.city is not None,
-    ),
-    _GermanRule(
-        4,
-        "BT-38",
-        "$.seller.address.post_code",
-        "the seller post code is required",
-        lambda inv: inv.seller.address.post_code is not None,
-    ),
-    _GermanRule(
-        5,
-        "BT-41",
-        "$.seller.contact.name",
-        "the seller contact point is required",
-        lambda inv: _seller_contact(inv, "name"),
-    ),
-    _GermanRule(
-        6,
-        "BT-42",
-        "$.seller.contact.telephone",
-        "the seller contact telephone number is required",
-        lambda inv: _seller_contact(inv, "telephone"),
-    ),
-    _GermanRule(
-        7,
-        "BT-43",
-        "$.seller.contact.email",
-        "the seller contact email is required",
-        lambda inv: _seller_contact(inv, "email"),
-    ),
-    _GermanRule(
-        8,
-        "BT-52",
-        "$.buyer.address.city",
-        "the buyer city is required",
-        lambda inv: inv.buyer.address.city is not None,
-    ),
-    _GermanRule(
-        9,
-        "BT-53",
-        "$.buyer.address.post_code",
-        "the buyer post code is required",
-        lambda inv: inv.buyer.address.post_code is not None,
-    ),
-    _GermanRule(
-        10,
-        "BT-77",
-        "$.delivery.address.city",
-        "a deliver-to address needs its city",
-        lambda inv: _delivery_address(inv, "city"),
-    ),
-    _GermanRule(
-        11,
-        "BT-78",
-        "$.delivery.address.post_code",
-        "a deliver-to address needs its post code",
-        lambda inv: _delivery_address(inv, "post_code"),
-    ),
-)
 
 
 def _peppol_german(rule: _GermanRule) -> Requirement:

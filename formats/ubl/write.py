@@ -16,9 +16,8 @@ from typing import Protocol
 
 from lxml import etree
 
-from formats.errors import InvoiceProblems, SerializeError
-from formats.invoice.calculate import RoundingRule, calculate
-from formats.invoice.compare import compare_totals
+from formats.errors import SerializeError
+from formats.invoice.calculate import RoundingRule
 from formats.invoice.model import (
     Address,
     AllowanceOrCharge,
@@ -32,6 +31,7 @@ from formats.invoice.model import (
     Period,
     Seller,
 )
+from formats.invoice.prepare import calculated as prepare_amounts
 from formats.invoice.problems import Problem, problem_at
 from formats.ubl.profiles import EN16931, Profile
 
@@ -570,46 +570,11 @@ def prepare(
     calculated: a conversion must not change what the sender invoiced, and the official
     rules judge whether its arithmetic holds.
     """
-    try:
-        calculated = calculate(invoice, rounding)
-    except InvoiceProblems as exc:
-        raise SerializeError("the invoice cannot be calculated", exc.problems) from None
-    if keep_supplied:
-        calculated = _overlay(invoice, calculated)
-    else:
-        disagreements = compare_totals(invoice, calculated)
-        if disagreements:
-            raise SerializeError(
-                "supplied amounts disagree with the calculation",
-                [d.to_problem() for d in disagreements],
-            )
+    calculated = prepare_amounts(invoice, rounding, keep_supplied=keep_supplied)
     problems = list(_requirements(calculated, profile))
     if problems:
         raise SerializeError(f"the invoice cannot be written as {profile.title}", problems)
     return calculated
-
-
-def _overlay(supplied: Invoice, calculated: Invoice) -> Invoice:
-    """``calculated`` with every derived amount the sender stated put back as stated."""
-    result = calculated.model_copy(deep=True)
-    for given, line in zip(supplied.lines, result.lines, strict=True):
-        if given.net_amount is not None:
-            line.net_amount = given.net_amount
-        if given.price.net_amount is not None:
-            line.price.net_amount = given.price.net_amount
-        for kind in ("allowances", "charges"):
-            for g, c in zip(getattr(given, kind), getattr(line, kind), strict=True):
-                if g.amount is not None:
-                    c.amount = g.amount
-    for kind in ("allowances", "charges"):
-        for g, c in zip(getattr(supplied, kind), getattr(result, kind), strict=True):
-            if g.amount is not None:
-                c.amount = g.amount
-    if any(b.taxable_amount is not None or b.tax_amount is not None for b in supplied.vat_breakdown):
-        result.vat_breakdown = [b.model_copy() for b in supplied.vat_breakdown]
-    stated = supplied.totals.model_dump(exclude_none=True)
-    result.totals = result.totals.model_copy(update=stated)
-    return result
 
 
 def to_tree(
