@@ -570,6 +570,19 @@ def prepare(
     calculated: a conversion must not change what the sender invoiced, and the official
     rules judge whether its arithmetic holds.
     """
+    if not invoice.lines:
+        raise SerializeError(
+            f"the invoice cannot be written as {profile.title}",
+            [
+                problem_at(
+                    "$.lines",
+                    f"BR-16: {profile.title} needs at least one invoice line (BG-25); this is a "
+                    "line-less summary (Factur-X MINIMUM / BASIC WL), whose lines are only in its PDF",
+                    rule="BR-16",
+                    term="BG-25",
+                )
+            ],
+        )
     calculated = prepare_amounts(invoice, rounding, keep_supplied=keep_supplied)
     problems = list(_requirements(calculated, profile))
     if problems:

@@ -258,3 +258,13 @@ def test_german_rules_are_checked_before_any_xml(
     with pytest.raises(SerializeError) as caught:
         to_xml(parse_invoice(data), profile)
     assert (term, rule) in [(p.term, p.rule) for p in caught.value.problems]
+
+
+@pytest.mark.usefixtures("no_xml")
+@pytest.mark.parametrize("profile", [EN16931, PEPPOL, XRECHNUNG], ids=lambda p: p.name)
+def test_a_line_less_summary_is_refused_with_br_16(profile: Profile) -> None:
+    summary = example("de-domestic-b2b").model_copy(update={"lines": []})
+    with pytest.raises(SerializeError) as caught:
+        to_xml(summary, profile)
+    [problem] = caught.value.problems
+    assert (problem.rule, problem.term, problem.path) == ("BR-16", "BG-25", "$.lines")
