@@ -4,7 +4,7 @@ Prints lines/s for the whole `check_invoice` path (read JSON, validate the model
 calculate, compare, rules), and, measured in the same run as the anchor, the floor any
 pydantic-based path pays: `json.loads` + `Invoice.model_validate` alone.
 
-    .venv/bin/python bench/calculate.py [--repeat N]
+    .venv/bin/python -m bench.calculate [--repeat N]
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ reading (only once ``formats.ubl.read`` exists): ``from_xml`` on the 100-line UB
   Target: ≥ 0.5× that. For scale, also ``Invoice.model_validate`` of the same invoice as
   plain data: what building the canonical model costs any reader, before any XML.
 
-    .venv/bin/python bench/ubl.py [--seconds S] [--repeat N] [--profile]
+    .venv/bin/python -m bench.ubl [--seconds S] [--repeat N] [--profile]
 """
 
 from __future__ import annotations

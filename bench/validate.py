@@ -16,7 +16,7 @@ f. the ~1 MB invoice, warm, single process.
 Compile and start-up times are reported apart from the throughput figures. Each
 single-process figure runs in a fresh ``spawn`` process of its own.
 
-    .venv/bin/python bench/validate.py [--repeat N] [--per-kind N]
+    .venv/bin/python -m bench.validate [--repeat N] [--per-kind N]
 """
 
 from __future__ import annotations

@@ -18,7 +18,9 @@ before pypdf parses anything, decompression is capped, and every walk through th
 graph (name trees, pages, resources, form XObjects, fields) is limited in depth, in nodes
 visited and in time.
 
-The embedded invoice is looked for in the catalog ``/Names /EmbeddedFiles`` name tree
+Reading the PDF (bounds, extraction of the invoice) is ``formats.facturx.container``, shared
+with ``formats.facturx.extract``; this module adds the structural checks. The embedded
+invoice is looked for in the catalog ``/Names /EmbeddedFiles`` name tree
 (``/Kids`` included) and in the catalog ``/AF`` array. The file the XMP
 ``fx:DocumentFileName`` names is taken first, then the standard names (``factur-x.xml``,
 ``zugferd-invoice.xml`` / ``ZUGFeRD-invoice.xml``, ``xrechnung.xml``, ``order-x.xml``),
@@ -103,70 +105,71 @@ Factur-X / ZUGFeRD (XMP extension schema namespaces
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import inspect
 import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from io import BytesIO
 from typing import Any
 
-import pypdf
-from lxml import etree
 from pypdf import PdfReader
-from pypdf.errors import LimitReachedError
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
+from pypdf.generic import ArrayObject, DictionaryObject, StreamObject
 
+from formats.facturx import container as _c
+from formats.facturx.container import (
+    FX_NAMESPACES,
+    INVOICE_NAMES,
+    MAX_ATTACHMENTS,
+    MAX_DEPTH,
+    MAX_EMBEDDED_BYTES,
+    MAX_NODES,
+    MAX_OBJECTS,
+    MAX_PDF_BYTES,
+    MAX_SNIFFED,
+    MAX_XMP_BYTES,
+    PDFA_EXTENSION,
+    PDFAID,
+    STANDARD_NAMES,
+    TIME_BUDGET_S,
+    Attachment,
+    Budget,
+    Exhausted,
+    Finder,
+    PdfInputError,
+    Xmp,
+)
+from formats.facturx.container import get as _get
+from formats.facturx.container import key as _key
+from formats.facturx.container import name as _name
+from formats.facturx.container import resolve as _resolve
+from formats.facturx.container import text as _text
 from schemas.report import Item, Level
 
-MAX_PDF_BYTES = 100 * 1024 * 1024
-"""Largest PDF accepted."""
-MAX_EMBEDDED_BYTES = 20 * 1024 * 1024
-"""Largest embedded XML accepted (decoded); a 500-line CII invoice is about 1 MB."""
-MAX_OBJECTS = 200_000
-"""Most objects a PDF may declare or hold (an invoice has tens to a few thousand)."""
-MAX_XMP_BYTES = 4 * 1024 * 1024
-"""Largest XMP metadata packet read."""
-MAX_DEPTH = 12
-"""Deepest nesting followed in name trees, form XObjects, field trees and action chains."""
-MAX_NODES = 10_000
-"""Most objects one check visits (the rest is reported as not checked, ``PDFA-LIMIT``)."""
+__all__ = [
+    "FX_NAMESPACES",
+    "MAX_ATTACHMENTS",
+    "MAX_DEPTH",
+    "MAX_EMBEDDED_BYTES",
+    "MAX_ITEMS_PER_ID",
+    "MAX_NODES",
+    "MAX_OBJECTS",
+    "MAX_PAGES",
+    "MAX_PDF_BYTES",
+    "MAX_SNIFFED",
+    "MAX_XMP_BYTES",
+    "PDFA_EXTENSION",
+    "STANDARD_NAMES",
+    "TIME_BUDGET_S",
+    "PdfCheck",
+    "PdfInputError",
+    "check_pdf",
+]
+
 MAX_PAGES = 1_000
 """Pages whose resources, annotations and actions are checked."""
-MAX_SNIFFED = 8
-"""Most non-standard ``*.xml`` attachments opened to look for an invoice root."""
-MAX_ATTACHMENTS = 200
-"""Most file specifications read from the name tree and ``/AF`` (an invoice has a handful)."""
 MAX_ITEMS_PER_ID = 20
 """Most items listed per id; one more item says how many were left out."""
-TIME_BUDGET_S = 10.0
-"""Time after which the walks give up and the PDF is refused."""
 
-STANDARD_NAMES = ("factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml", "order-x.xml")
-"""Standard embedded file names, lower-cased, in order of preference."""
-_INVOICE_NAMES = frozenset(STANDARD_NAMES[:3])
-
-FX_NAMESPACES = (
-    "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#",
-    "urn:zugferd:pdfa:CrossIndustryDocument:invoice:2p0#",
-    "urn:ferd:pdfa:CrossIndustryDocument:invoice:1p0#",
-)
 _FX_PROPERTIES = ("DocumentFileName", "DocumentType", "Version", "ConformanceLevel")
-_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-_PDFAID = "http://www.aiim.org/pdfa/ns/id/"
-_PDFA_EXTENSION = "http://www.aiim.org/pdfa/ns/extension/"
-_PDFA_SCHEMA = "http://www.aiim.org/pdfa/ns/schema#"
-_PDFA_PROPERTY = "http://www.aiim.org/pdfa/ns/property#"
-
-_INVOICE_ROOTS = frozenset(
-    {
-        ("urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100", "CrossIndustryInvoice"),
-        ("urn:ferd:CrossIndustryDocument:invoice:1p0", "CrossIndustryDocument"),
-        ("urn:oasis:names:specification:ubl:schema:xsd:Invoice-2", "Invoice"),
-        ("urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2", "CreditNote"),
-    }
-)
 _XML_MIME = frozenset({"/text/xml", "/application/xml"})
 _RELATIONSHIPS = frozenset({"/Data", "/Source", "/Alternative"})
 _DATA_PROFILES = frozenset({"MINIMUM", "BASIC WL", "BASICWL"})
@@ -189,11 +192,6 @@ _FONT_FILES = ("/FontFile", "/FontFile2", "/FontFile3")
 
 _HEADER = re.compile(rb"%PDF-1\.[0-7]")
 _HEADER_BINARY = re.compile(rb"%PDF-1\.[0-7][ \t]*(?:\r\n|\r|\n)%[\x80-\xff]{4}")
-_XREF_SECTION = re.compile(rb"(?<!start)xref\s+\d+\s+(\d+)")
-
-
-class PdfInputError(Exception):
-    """The bytes are not a readable Factur-X/ZUGFeRD PDF; the message says why."""
 
 
 @dataclass
@@ -213,297 +211,11 @@ def check_pdf(data: bytes, *, max_bytes: int = MAX_PDF_BYTES) -> PdfCheck:
     Raises ``PdfInputError`` (only that) when the PDF cannot be read or carries no invoice.
     """
     started = time.perf_counter()
-    raw = _precheck(data, max_bytes)
-    try:
-        with _limits():
-            result = _Checker(raw).run()
-    except PdfInputError:
-        raise
-    except LimitReachedError as exc:
-        raise PdfInputError(f"the PDF exceeds a safety limit and is refused ({_describe(exc)})") from exc
-    except Exception as exc:  # pypdf raises many exception types on damaged or hostile files
-        raise PdfInputError(f"the PDF is damaged or truncated and cannot be read ({_describe(exc)})") from exc
+    raw = _c.precheck(data, max_bytes)
+    with _c.reading():
+        result = _Checker(raw).run()
     result.duration_ms = (time.perf_counter() - started) * 1000
     return result
-
-
-# ---------------------------------------------------------------------------- input bounds
-
-
-def _precheck(data: bytes, max_bytes: int) -> bytes:
-    """Refuse what pypdf should never be given: wrong type, empty, too big, too many objects."""
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise PdfInputError(f"expected the PDF as bytes, got {type(data).__name__}")
-    if len(data) == 0:
-        raise PdfInputError("the PDF is empty (0 bytes)")
-    if len(data) > max_bytes:
-        raise PdfInputError(f"the PDF is {len(data)} bytes; the limit is {max_bytes}")
-    if b"%PDF-" not in bytes(data[:1024]):
-        raise PdfInputError("not a PDF: no %PDF- header in the first 1024 bytes")
-    raw = bytes(data)
-    if raw.count(b"endobj") > MAX_OBJECTS:
-        raise PdfInputError(f"the PDF holds more than {MAX_OBJECTS} objects; refused")
-    for match in _XREF_SECTION.finditer(raw):
-        if int(match.group(1)) > MAX_OBJECTS:
-            raise PdfInputError(
-                f"the PDF's cross-reference table declares {int(match.group(1))} objects; "
-                f"the limit is {MAX_OBJECTS}"
-            )
-    return raw
-
-
-@contextlib.contextmanager
-def _limits() -> Iterator[None]:
-    """Cap pypdf's decompression for this call (pypdf ≥ 7: a context variable, thread-safe)."""
-    apply = getattr(pypdf, "apply_configuration", None)
-    if apply is None or not _LIMITS:
-        yield
-        return
-    with apply(**_LIMITS):
-        yield
-
-
-def _pypdf_limits() -> dict[str, int]:
-    """The pypdf ``Configuration`` limits this module lowers, restricted to those that exist."""
-    configuration = getattr(pypdf, "Configuration", None)
-    if configuration is None or not dataclasses.is_dataclass(configuration):
-        return {}
-    known = {f.name for f in dataclasses.fields(configuration)}
-    cap = MAX_EMBEDDED_BYTES + 1
-    wanted = {
-        "zlib_maximum_output_length": cap,
-        "lzw_maximum_output_length": cap,
-        "run_length_maximum_output_length": cap,
-        "array_based_stream_maximum_output_length": cap,
-        "jbig2_maximum_output_length": cap,
-        "brotli_maximum_output_length": cap,
-        "maximum_declared_stream_length": MAX_PDF_BYTES,
-        "xmp_maximum_input_length": MAX_XMP_BYTES,
-    }
-    return {name: value for name, value in wanted.items() if name in known}
-
-
-_LIMITS = _pypdf_limits()
-
-
-_READER_OPTIONS: dict[str, Any] = {"strict": False}
-if "xref_stream_maximum_entries" in inspect.signature(PdfReader.__init__).parameters:  # pypdf ≥ 6
-    _READER_OPTIONS["xref_stream_maximum_entries"] = MAX_OBJECTS
-
-
-def _open(data: bytes) -> PdfReader:
-    return PdfReader(BytesIO(data), **_READER_OPTIONS)
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip()
-    if not type(exc).__module__.startswith("pypdf"):
-        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    text = text or type(exc).__name__
-    return text if len(text) <= 200 else text[:199] + "…"
-
-
-class _Exhausted(Exception):
-    """One check visited ``MAX_NODES`` objects; it stops there."""
-
-
-class _Budget:
-    """Bounds each walk through the object graph in objects visited, and all of them in time."""
-
-    def __init__(self) -> None:
-        self.nodes = 0
-        self.deadline = time.monotonic() + TIME_BUDGET_S
-
-    def tick(self) -> None:
-        self.nodes += 1
-        if self.nodes % 128 == 0 and time.monotonic() > self.deadline:
-            raise PdfInputError(f"the PDF took more than {TIME_BUDGET_S:.0f} s to analyse; refused")
-        if self.nodes > MAX_NODES:
-            raise _Exhausted
-
-
-# ---------------------------------------------------------------------------- object helpers
-
-
-def _resolve(obj: Any) -> Any:
-    for _ in range(8):
-        if not isinstance(obj, IndirectObject):
-            return obj
-        obj = obj.get_object()
-    return None
-
-
-def _get(container: Any, key: str) -> Any:
-    if not isinstance(container, DictionaryObject):
-        return None
-    return _resolve(container.get(key))
-
-
-def _ref(obj: Any) -> tuple[int, int] | None:
-    if isinstance(obj, IndirectObject):
-        return (obj.idnum, obj.generation)
-    ref = getattr(obj, "indirect_reference", None)
-    if isinstance(ref, IndirectObject):
-        return (ref.idnum, ref.generation)
-    return None
-
-
-def _key(obj: Any) -> object:
-    """A stable identity for a PDF object: its reference, else the Python object."""
-    return _ref(obj) or id(obj)
-
-
-def _text(obj: Any) -> str:
-    obj = _resolve(obj)
-    if obj is None:
-        return ""
-    if isinstance(obj, bytes):
-        return obj.decode("latin-1")
-    return str(obj)
-
-
-def _name(obj: Any) -> str | None:
-    """A PDF name as pypdf spells it (``/Data``), or None."""
-    obj = _resolve(obj)
-    return str(obj) if isinstance(obj, str) and str(obj).startswith("/") else None
-
-
-# ---------------------------------------------------------------------------- XMP
-
-
-@dataclass
-class _Xmp:
-    props: dict[tuple[str, str], str]
-    extensions: dict[str, set[str]]
-
-    def get(self, namespace: str, name: str) -> str | None:
-        return self.props.get((namespace, name))
-
-
-def _parse_xmp(packet: bytes) -> _Xmp:
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
-    )
-    if b"<!doctype" in packet.lower():
-        raise ValueError("it has a DOCTYPE declaration (refused)")
-    root = etree.fromstring(packet.strip(b"\x00 \t\r\n"), parser)
-    docinfo = root.getroottree().docinfo
-    if docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        raise ValueError("it has a DOCTYPE declaration (refused)")
-    props: dict[tuple[str, str], str] = {}
-    for desc in root.iter(f"{{{_RDF}}}Description"):
-        for attr, value in desc.attrib.items():
-            qname = etree.QName(attr)
-            if qname.namespace and qname.namespace != _RDF:
-                props.setdefault((qname.namespace, qname.localname), str(value).strip())
-        for child in desc:
-            if not isinstance(child.tag, str):
-                continue
-            qname = etree.QName(child)
-            if qname.namespace and len(child) == 0:
-                props.setdefault((qname.namespace, qname.localname), (child.text or "").strip())
-    extensions: dict[str, set[str]] = {}
-    for schemas in root.iter(f"{{{_PDFA_EXTENSION}}}schemas"):
-        for node in schemas.iter():
-            if not isinstance(node.tag, str):
-                continue
-            uri = node.get(f"{{{_PDFA_SCHEMA}}}namespaceURI")
-            if uri is None:
-                child = node.find(f"{{{_PDFA_SCHEMA}}}namespaceURI")
-                uri = child.text if child is not None else None
-            if not uri:
-                continue
-            names = extensions.setdefault(uri.strip(), set())
-            for prop in node.iter():
-                if not isinstance(prop.tag, str):
-                    continue
-                if etree.QName(prop) == etree.QName(_PDFA_PROPERTY, "name") and prop.text:
-                    names.add(prop.text.strip())
-                attr_name = prop.get(f"{{{_PDFA_PROPERTY}}}name")
-                if attr_name:
-                    names.add(attr_name.strip())
-    return _Xmp(props, extensions)
-
-
-# ---------------------------------------------------------------------------- attachments
-
-
-@dataclass(eq=False)  # compared by identity
-class _Attachment:
-    names: list[str]  # /UF, /F, name-tree key: distinct, non-empty, in that order
-    spec: Any
-    ref: tuple[int, int] | None
-    in_af: bool = False
-
-    @property
-    def name(self) -> str:
-        return self.names[0] if self.names else "(unnamed attachment)"
-
-    def has_name(self, wanted: str) -> bool:
-        return wanted in self.names
-
-    def standard_rank(self) -> int | None:
-        ranks = [STANDARD_NAMES.index(n.lower()) for n in self.names if n.lower() in STANDARD_NAMES]
-        return min(ranks) if ranks else None
-
-    def stream(self) -> Any:
-        ef = _get(self.spec, "/EF")
-        for key in ("/F", "/UF"):
-            stream = _get(ef, key)
-            if isinstance(stream, StreamObject):
-                return stream
-        return None
-
-    def stream_key(self) -> object:
-        """The embedded stream's identity: two file specifications may share one stream."""
-        ef = _get(self.spec, "/EF")
-        for key in ("/F", "/UF"):
-            raw = ef.get(key) if isinstance(ef, DictionaryObject) else None
-            if raw is not None:
-                return _ref(raw) or id(_resolve(raw))
-        return ("spec", _key(self.spec))
-
-    def read(self) -> bytes:
-        stream = self.stream()
-        if stream is None:
-            raise PdfInputError(f"the attachment {self.name} has no embedded file stream (/EF)")
-        declared = _resolve(_get(_get(stream, "/Params"), "/Size"))
-        if isinstance(declared, int) and declared > MAX_EMBEDDED_BYTES:
-            raise _too_large(self.name, declared)
-        try:
-            data = stream.get_data()
-        except LimitReachedError as exc:
-            raise _too_large(self.name, None) from exc
-        except Exception as exc:
-            raise PdfInputError(
-                f"the embedded file {self.name} cannot be decoded ({_describe(exc)})"
-            ) from exc
-        if len(data) > MAX_EMBEDDED_BYTES:
-            raise _too_large(self.name, len(data))
-        return bytes(data)
-
-
-def _too_large(name: str, size: int | None) -> PdfInputError:
-    what = f"{size} bytes" if size is not None else f"more than {MAX_EMBEDDED_BYTES} bytes"
-    return PdfInputError(f"the embedded XML {name} is {what}; the limit is {MAX_EMBEDDED_BYTES}")
-
-
-def _root_of(xml: bytes) -> tuple[str, str] | None:
-    """The namespace and local name of an XML document's root, read without expanding anything."""
-    try:
-        for _event, element in etree.iterparse(
-            BytesIO(xml),
-            events=("start",),
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            huge_tree=False,
-        ):
-            qname = etree.QName(element)
-            return (qname.namespace or "", qname.localname)
-    except etree.XMLSyntaxError:
-        return None
-    return None
 
 
 # ---------------------------------------------------------------------------- the checker
@@ -514,8 +226,7 @@ class _Checker:
         self.data = data
         self.items: list[Item] = []
         self.counts: dict[tuple[Level, str], int] = {}
-        self.budget = _Budget()
-        self.sniffed = 0
+        self.budget = Budget()
 
     # -- reporting
 
@@ -551,45 +262,27 @@ class _Checker:
             yield
         except PdfInputError:
             raise
-        except _Exhausted as exc:
+        except Exhausted as exc:
             bound = str(exc) or f"{MAX_NODES} objects"
             self.warning("PDFA-LIMIT", f"stopped checking {what} after {bound}; the rest was not checked")
         except Exception as exc:  # pypdf: any exception type on damaged objects
             self.error(
-                "PDFA-DAMAGED", f"could not check {what}: the PDF structure is damaged ({_describe(exc)})"
+                "PDFA-DAMAGED", f"could not check {what}: the PDF structure is damaged ({_c.describe(exc)})"
             )
 
     # -- main
 
-    def run(self) -> PdfCheck:
-        reader = _open(self.data)
-        if reader.is_encrypted:
-            raise PdfInputError(
-                "the PDF is encrypted: PDF/A-3 forbids encryption and the embedded XML cannot be "
-                "read or trusted"
-            )
-        count = sum(len(v) for v in getattr(reader, "xref", {}).values()) + len(
-            getattr(reader, "xref_objStm", {})
-        )
-        if count > MAX_OBJECTS:
-            raise PdfInputError(f"the PDF holds {count} objects; the limit is {MAX_OBJECTS}")
-        declared = _resolve(reader.trailer.get("/Size"))
-        if isinstance(declared, int) and declared > MAX_OBJECTS:
-            raise PdfInputError(
-                f"the PDF's trailer declares {declared} objects (/Size); the limit is {MAX_OBJECTS}"
-            )
-        catalog = _resolve(reader.trailer.get("/Root"))
-        if not isinstance(catalog, DictionaryObject):
-            raise PdfInputError("the PDF has no document catalog (/Root); it is damaged")
+    # -- main
 
+    def run(self) -> PdfCheck:
+        reader, catalog = _c.open_pdf(self.data)
         self.check_header(reader)
-        xmp: _Xmp | None = None
-        with self.guard("the XMP metadata"):
-            xmp = self.read_xmp(catalog)
-        attachments = self.attachments(catalog)
-        chosen = self.choose(attachments, xmp)
+        xmp = self.read_xmp(catalog)
+        finder = Finder(self.budget, self.guard)
+        attachments = finder.attachments(catalog)
+        chosen = finder.choose(attachments, xmp)
         xml = chosen.read()
-        namespace = self.fx_namespace(xmp, chosen)
+        namespace = _c.fx_namespace(xmp, chosen)
         profile = xmp.get(namespace, "ConformanceLevel") if xmp and namespace else None
         profile = profile or None
 
@@ -636,42 +329,38 @@ class _Checker:
 
     # -- XMP
 
-    def read_xmp(self, catalog: DictionaryObject) -> _Xmp | None:
-        stream = _get(catalog, "/Metadata")
-        if not isinstance(stream, StreamObject):
+    # -- XMP
+
+    def read_xmp(self, catalog: DictionaryObject) -> Xmp | None:
+        reading: _c.XmpReading | None = None
+        with self.guard("the XMP metadata"):
+            reading = _c.read_xmp(catalog)
+        if reading is None:
+            return None
+        if reading.missing:
             self.error(
                 "PDFA-XMP-MISSING",
                 "the catalog has no XMP metadata stream (/Metadata): the PDF/A identification and "
                 "the Factur-X/ZUGFeRD properties are missing",
             )
             return None
-        if _name(stream.get("/Type")) != "/Metadata" or _name(stream.get("/Subtype")) != "/XML":
+        if reading.bad_dictionary:
             self.error(
                 "PDFA-XMP-DICT",
                 "the XMP metadata stream dictionary must have /Type /Metadata and /Subtype /XML "
                 "(PDF/A-3, 6.6.2.1)",
             )
-        try:
-            packet = stream.get_data()
-            if len(packet) > MAX_XMP_BYTES:
-                raise ValueError(f"it is {len(packet)} bytes; the limit is {MAX_XMP_BYTES}")
-            return _parse_xmp(packet)
-        except LimitReachedError:
-            reason = f"it is larger than {MAX_XMP_BYTES} bytes"
-        except etree.XMLSyntaxError as exc:
-            reason = f"it is not well-formed XML: {exc.msg or exc}"
-        except Exception as exc:
-            reason = _describe(exc)
-        self.error(
-            "PDFA-XMP-INVALID",
-            f"the XMP metadata cannot be read ({reason}); the PDF/A identification and the "
-            "Factur-X/ZUGFeRD properties could not be checked",
-        )
-        return None
+        if reading.invalid is not None:
+            self.error(
+                "PDFA-XMP-INVALID",
+                f"the XMP metadata cannot be read ({reading.invalid}); the PDF/A identification and the "
+                "Factur-X/ZUGFeRD properties could not be checked",
+            )
+        return reading.xmp
 
-    def check_pdfaid(self, xmp: _Xmp) -> None:
-        part = xmp.get(_PDFAID, "part")
-        conformance = xmp.get(_PDFAID, "conformance")
+    def check_pdfaid(self, xmp: Xmp) -> None:
+        part = xmp.get(PDFAID, "part")
+        conformance = xmp.get(PDFAID, "conformance")
         if part is None:
             self.error(
                 "PDFA-ID-PART",
@@ -691,17 +380,7 @@ class _Checker:
                 f"pdfaid:conformance is {conformance!r}; PDF/A-3 knows A, B and U",
             )
 
-    def fx_namespace(self, xmp: _Xmp | None, chosen: _Attachment) -> str | None:
-        if xmp is None:
-            return None
-        present = [ns for ns in FX_NAMESPACES if any(key[0] == ns for key in xmp.props)]
-        for ns in present:
-            named = xmp.get(ns, "DocumentFileName")
-            if named and chosen.has_name(named):
-                return ns
-        return present[0] if present else None
-
-    def check_fx_xmp(self, xmp: _Xmp, namespace: str | None, chosen: _Attachment) -> None:
+    def check_fx_xmp(self, xmp: Xmp, namespace: str | None, chosen: Attachment) -> None:
         if namespace is None:
             self.error(
                 "FX-XMP-SCHEMA",
@@ -753,100 +432,8 @@ class _Checker:
 
     # -- the embedded file
 
-    def attachments(self, catalog: DictionaryObject) -> list[_Attachment]:
-        found: list[_Attachment] = []
-        by_key: dict[object, _Attachment] = {}
-
-        def add(raw: Any, tree_key: str | None, in_af: bool) -> None:
-            spec = _resolve(raw)
-            if not isinstance(spec, DictionaryObject):
-                return
-            key = _ref(raw) or id(spec)
-            existing = by_key.get(key)
-            if existing is not None:
-                existing.in_af = existing.in_af or in_af
-                if tree_key and len(existing.names) < 4 and tree_key not in existing.names:
-                    existing.names.append(tree_key)
-                return
-            if len(found) >= MAX_ATTACHMENTS:
-                raise _Exhausted(f"more than {MAX_ATTACHMENTS} embedded files")
-            names: list[str] = []
-            for candidate in (_text(spec.get("/UF")), _text(spec.get("/F")), tree_key or ""):
-                if candidate and candidate not in names:
-                    names.append(candidate)
-            attachment = _Attachment(names, spec, _ref(raw), in_af)
-            by_key[key] = attachment
-            found.append(attachment)
-
-        with self.guard("the /EmbeddedFiles name tree"):
-            tree = _get(_get(catalog, "/Names"), "/EmbeddedFiles")
-            for tree_key, raw in self.name_tree(tree):
-                add(raw, tree_key, in_af=False)
-        with self.guard("the catalog /AF array"):
-            af = _get(catalog, "/AF")
-            if isinstance(af, ArrayObject):
-                for raw in af:
-                    self.budget.tick()
-                    add(raw, None, in_af=True)
-        return found
-
-    def name_tree(
-        self, node: Any, depth: int = 0, seen: set[object] | None = None
-    ) -> Iterator[tuple[str, Any]]:
-        seen = set() if seen is None else seen
-        node = _resolve(node)
-        if not isinstance(node, DictionaryObject) or depth > MAX_DEPTH or _key(node) in seen:
-            return
-        seen.add(_key(node))
-        self.budget.tick()
-        names = _get(node, "/Names")
-        if isinstance(names, ArrayObject):
-            for index in range(0, len(names) - 1, 2):
-                self.budget.tick()
-                yield _text(names[index]), names[index + 1]
-        kids = _get(node, "/Kids")
-        if isinstance(kids, ArrayObject):
-            for kid in kids:
-                yield from self.name_tree(kid, depth + 1, seen)
-
-    def choose(self, attachments: list[_Attachment], xmp: _Xmp | None) -> _Attachment:
-        if not attachments:
-            raise PdfInputError(
-                "the PDF has no embedded files: it is not a Factur-X/ZUGFeRD invoice (no factur-x.xml, "
-                "zugferd-invoice.xml or xrechnung.xml attachment)"
-            )
-        named = {xmp.get(ns, "DocumentFileName") for ns in FX_NAMESPACES} - {None, ""} if xmp else set()
-        for attachment in attachments:
-            if any(attachment.has_name(n) for n in named if n) and (
-                attachment.standard_rank() is not None or self.is_invoice(attachment)
-            ):
-                return attachment
-        ranked = [
-            (a.standard_rank(), i, a) for i, a in enumerate(attachments) if a.standard_rank() is not None
-        ]
-        if ranked:
-            return min(ranked, key=lambda r: (r[0], r[1]))[2]
-        for attachment in attachments:
-            if any(n.lower().endswith(".xml") for n in attachment.names) and self.is_invoice(attachment):
-                return attachment
-        listed = ", ".join(a.name for a in attachments[:10])
-        raise PdfInputError(
-            f"the PDF embeds no invoice XML (attachments: {listed}); expected factur-x.xml, "
-            "zugferd-invoice.xml, xrechnung.xml or an XML file with a CII or UBL invoice root"
-        )
-
-    def is_invoice(self, attachment: _Attachment) -> bool:
-        """Whether a non-standard attachment holds an invoice (at most MAX_SNIFFED are opened)."""
-        self.sniffed += 1
-        if self.sniffed > MAX_SNIFFED:
-            return False
-        try:
-            return _root_of(attachment.read()) in _INVOICE_ROOTS
-        except Exception:  # an attachment that cannot be read is not the invoice
-            return False
-
     def check_attachment(
-        self, chosen: _Attachment, attachments: list[_Attachment], profile: str | None
+        self, chosen: Attachment, attachments: list[Attachment], profile: str | None
     ) -> None:
         chosen_stream = chosen.stream_key()
         same_stream = [a for a in attachments if a is not chosen and a.stream_key() == chosen_stream]
@@ -855,12 +442,10 @@ class _Checker:
             dict.fromkeys(
                 a.name
                 for a in attachments
-                if a is not chosen
-                and id(a) not in twins
-                and any(n.lower() in _INVOICE_NAMES for n in a.names)
+                if a is not chosen and id(a) not in twins and any(n.lower() in INVOICE_NAMES for n in a.names)
             )
         )
-        if others and chosen.name.lower() in _INVOICE_NAMES:
+        if others and chosen.name.lower() in INVOICE_NAMES:
             self.error(
                 "FX-MULTIPLE-XML",
                 f"the PDF embeds more than one invoice XML ({', '.join([chosen.name, *others])}); "
