@@ -21,6 +21,11 @@ numbers become exact ``Decimal`` from their text. Only what UBL itself forces is
 * several ``cac:PaymentMeans`` (one per account) are one BG-16 with several BG-17;
 * a VATEX code (BT-121) is upper-cased, as BR-CL-22 compares it.
 
+Lines, most of an invoice, go through the table-driven fast path of ``readtable.py`` (one
+pass, no loss bookkeeping) when they are plain; any line it cannot read exactly as this
+reader would is read here instead, and an invoice the model refuses is read again the
+general way so that each problem names its element and line.
+
 A document that cannot be read raises ``ParseError`` naming the element path and line:
 not well-formed, a DOCTYPE, too large, not a UBL Invoice/CreditNote (a CII document, an
 ``Invoice`` in the CreditNote namespace…), a mandatory element missing, a value that is
@@ -29,9 +34,9 @@ not a number or date, or an invoice the canonical model refuses (each problem wi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from lxml import etree
@@ -42,6 +47,10 @@ from formats.invoice.loss import Loss
 from formats.invoice.model import Invoice
 from formats.invoice.problems import from_validation_error, json_path
 from formats.invoice.terms import TERMS
+from formats.ubl.readtable import date_part as _date_part
+from formats.ubl.readtable import decimal as _decimal
+from formats.ubl.readtable import iso_date as _date
+from formats.ubl.readtable import read_line
 from formats.ubl.terms import PREFIXES, note_parts
 from formats.ubl.write import (
     CREDITNOTE_NS,
@@ -73,38 +82,6 @@ _EXTENSION = "UBL extension content: EN 16931 does not define it; not read into 
 
 
 # ---------------------------------------------------------------------------- values
-
-
-def _decimal(text: str) -> Decimal:
-    # xs:decimal: digits with an optional sign and point; no exponent, no NaN, no "_"
-    body = text.lstrip("+-")
-    if not body or body.count(".") > 1 or not body.replace(".", "").isdigit() or body == ".":
-        raise ValueError(f"{text!r} is not a decimal number")
-    if not body.replace(".", "").isascii():
-        raise ValueError(f"{text!r} is not a decimal number")
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"{text!r} is not a decimal number") from None
-
-
-def _date_part(text: str) -> str:
-    # xs:date may carry a time zone (Z, +01:00); the canonical date has none
-    if text.endswith("Z"):
-        return text[:-1]
-    if len(text) > 10 and text[-6] in "+-" and text[-3] == ":":
-        return text[:-6]
-    return text
-
-
-def _date(text: str) -> date:
-    part = _date_part(text)
-    if len(part) != 10:
-        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)")
-    try:
-        return date.fromisoformat(part)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _boolean(text: str) -> bool:
@@ -182,8 +159,10 @@ class _Children(dict[etree._Element, dict[object, list[etree._Element]]]):
 
 
 class _Reader:
-    def __init__(self, root: etree._Element) -> None:
+    def __init__(self, root: etree._Element, *, fast: bool = True) -> None:
         self.root = root
+        self.fast = fast
+        self.fast_lines: set[etree._Element] = set()
         self.credit = etree.QName(root).namespace == CREDITNOTE_NS
         self.paths = Paths(PREFIXES, etree.QName(root).namespace)
         self.used: set[Node] = set()
@@ -434,8 +413,20 @@ class _Reader:
         lines = self.kids(root, line_name)
         if not lines:
             raise self.missing(root, line_name, "BG-25 an invoice needs at least one invoice line")
-        inv["lines"] = [self.line(line, i) for i, line in enumerate(lines)]
-        return inv
+        data: dict[str, Any] = _prune(inv)
+        data["lines"] = [self.read_line(line, i) for i, line in enumerate(lines)]
+        return data
+
+    def read_line(self, element: etree._Element, index: int) -> dict[str, Any]:
+        """A line through the table-driven fast path where it can take it, else the general way."""
+        if self.fast:
+            assert self.currency is not None
+            line = read_line(element, self.credit, self.currency)
+            if line is not None:
+                self.fast_lines.add(element)
+                return line
+        pruned: dict[str, Any] = _prune(self.line(element, index))
+        return pruned
 
     def notes(self) -> list[dict[str, Any]]:
         notes: list[dict[str, Any]] = []
@@ -1111,7 +1102,7 @@ class _Reader:
 
     def losses(self) -> list[Loss]:
         found: list[Loss] = []
-        for element in self.root.iter(etree.Element):  # elements only: no comments
+        for element in self._unchecked():
             # the element's own text (None), then each attribute; lxml names attributes with str
             attributes: list[str | None] = [None, *element.keys()]  # type: ignore[list-item]
             for attribute in attributes:
@@ -1127,11 +1118,19 @@ class _Reader:
                 found.append(Loss(self.path(*node), _line(element), text, reason))
         return found
 
+    def _unchecked(self) -> Iterator[etree._Element]:
+        """Every element in document order, but those of the lines the fast path read (no loss)."""
+        root, skip = self.root, self.fast_lines
+        yield root
+        for child in root:
+            if child not in skip:
+                yield from child.iter(etree.Element)  # elements only: no comments
+
     # -------------------------------------------------------------- model
 
     def validate(self, data: dict[str, Any]) -> Invoice:
         try:
-            return Invoice.model_validate(_prune(data))
+            return Invoice.model_validate(data)
         except ValidationError as exc:
             problems = from_validation_error(exc)
             located: list[tuple[str, int | None, str]] = []
@@ -1186,11 +1185,21 @@ def _check_root(root: etree._Element) -> None:
 
 def from_tree(root: etree._Element | etree._ElementTree) -> tuple[Invoice, list[Loss]]:
     """Read an already parsed UBL Invoice or CreditNote: the invoice and what it could not hold."""
+    return _read(root, fast=True)
+
+
+def _read(root: etree._Element | etree._ElementTree, *, fast: bool) -> tuple[Invoice, list[Loss]]:
+    """``fast=False`` reads every line the general way: the reference the fast path must equal."""
     element = root.getroot() if isinstance(root, etree._ElementTree) else root
     _check_root(element)
-    reader = _Reader(element)
+    reader = _Reader(element, fast=fast)
     data = reader.read()
-    invoice = reader.validate(data)
+    try:
+        invoice = Invoice.model_validate(data)
+    except ValidationError:
+        # the fast path keeps no origins; the general reader does, and names each problem's element
+        reader = _Reader(element, fast=False)
+        invoice = reader.validate(reader.read())
     return invoice, reader.losses()
 
 

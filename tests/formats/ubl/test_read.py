@@ -8,6 +8,7 @@ lines that exercises every reader convention; each test changes one thing in it)
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -20,9 +21,11 @@ from formats.errors import ParseError, SerializeError
 from formats.invoice import TERMS, calculate, compare_totals, load_json, parse_invoice
 from formats.invoice.model import Invoice
 from formats.ubl import EN16931, PROFILES, Profile, to_xml
-from formats.ubl.read import Loss, from_tree, from_xml
+from formats.ubl.read import Loss, _Reader, from_tree, from_xml
+from formats.ubl.read import _read as _read_parsed
 from formats.ubl.terms import UBL_TERMS, locations, values
 from formats.ubl.write import CREDITNOTE_NS, INVOICE_NS
+from formats.xmlsafe import parse as parse_xml
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted((REPO / "examples").glob("*.json"))
@@ -1064,3 +1067,158 @@ def test_values_of_the_hand_written_invoice() -> None:
     where = locations(root)
     assert where["BT-130"][1] == "/Invoice/cac:InvoiceLine[2]/cbc:InvoicedQuantity/@unitCode"
     assert where["BT-27"] == [f"{_SELLER_PARTY}/cac:PartyLegalEntity/cbc:RegistrationName"]
+
+
+# ---------------------------------------------------------------------------- fast path
+
+_LINE3 = "<cbc:ID>3</cbc:ID>"
+# the tax scheme of line 3 (the last before its price), made not VAT
+_NOT_VAT = (
+    "<cac:TaxScheme><cbc:ID>GST</cbc:ID></cac:TaxScheme>\n      </cac:ClassifiedTaxCategory>\n"
+    '    </cac:Item>\n    <cac:Price>\n      <cbc:PriceAmount currencyID="EUR">20.00'
+)
+
+
+def _both_ways(document: str) -> tuple[object, object, bool]:
+    """(fast result, general result, whether the fast path read line 3); a result is
+    ``(invoice, losses)`` or the ``ParseError``'s (message, path, line)."""
+
+    def run(fast: bool) -> object:
+        try:
+            return _read_parsed(parse_xml(document.encode("utf-8")), fast=fast)
+        except ParseError as exc:
+            return (str(exc), exc.path, exc.line)
+
+    root = parse_xml(document.encode("utf-8"))
+    reader = _Reader(root)
+    with contextlib.suppress(ParseError):
+        reader.read()
+    line3 = [line for line in root if _LINE3 in etree.tostring(line, encoding="unicode")]
+    return run(True), run(False), bool(line3) and line3[0] in reader.fast_lines
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "fast"),
+    [
+        pytest.param("", "", True, id="plain"),
+        pytest.param(
+            "<cbc:Name>Adapter</cbc:Name>",
+            "<cbc:Name> Adapter </cbc:Name><cbc:Description/>",
+            True,
+            id="stripped-and-empty",
+        ),
+        pytest.param(
+            "<!--EXTRA-->",
+            "<cac:CommodityClassification>"
+            '<cbc:ItemClassificationCode listID="STI">1</cbc:ItemClassificationCode>'
+            "</cac:CommodityClassification><cac:CommodityClassification><cbc:ItemClassificationCode>2"
+            "</cbc:ItemClassificationCode></cac:CommodityClassification>",
+            True,
+            id="classifications",
+        ),
+        pytest.param(
+            _LINE3,
+            _LINE3 + "<cac:InvoicePeriod><cbc:EndDate>2026-02-03</cbc:EndDate></cac:InvoicePeriod>",
+            True,
+            id="period",
+        ),
+        pytest.param(
+            _LINE3, _LINE3 + "<cbc:Note>a</cbc:Note><cbc:Note>b</cbc:Note>", False, id="second-note"
+        ),
+        pytest.param(
+            _LINE3,
+            _LINE3 + "<cac:InvoicePeriod><cbc:StartDate>2026-02-02Z</cbc:StartDate></cac:InvoicePeriod>",
+            False,
+            id="date-time-zone",
+        ),
+        pytest.param(
+            '<cbc:PriceAmount currencyID="EUR">20.00',
+            '<cbc:PriceAmount currencyID="SEK">20.00',
+            False,
+            id="foreign-currency",
+        ),
+        pytest.param(
+            "<cbc:Name>Adapter</cbc:Name>",
+            '<cbc:Name languageID="de">Adapter</cbc:Name>',
+            False,
+            id="unexpected-attribute",
+        ),
+        pytest.param(
+            "<cbc:Name>Adapter</cbc:Name>", "<cbc:Name>Adapter</cbc:Name>stray", False, id="mixed-text"
+        ),
+        pytest.param(
+            "<cbc:Name>Adapter</cbc:Name>",
+            "<cbc:Name>Ada<!--c-->pter</cbc:Name>",
+            False,
+            id="comment-in-a-value",
+        ),
+        pytest.param(
+            "<cac:BuyersItemIdentification><cbc:ID>B-7</cbc:ID></cac:BuyersItemIdentification>",
+            "<cac:BuyersItemIdentification><cbc:ID>B-7</cbc:ID></cac:BuyersItemIdentification>"
+            "<cac:BuyersItemIdentification><cbc:ID>B-8</cbc:ID></cac:BuyersItemIdentification>",
+            False,
+            id="second-group",
+        ),
+        pytest.param(
+            "<cbc:Name>Adapter</cbc:Name>",
+            "<cbc:Name>Adapter</cbc:Name><cbc:Keyword>x</cbc:Keyword>",
+            False,
+            id="unmapped-element",
+        ),
+        pytest.param(
+            _NOT_VAT.replace("GST", "VAT"),
+            _NOT_VAT,
+            False,
+            id="not-vat",
+        ),
+        pytest.param("<cbc:Name>Adapter</cbc:Name>", "", False, id="missing-name"),
+        pytest.param(
+            'unitCode="C62">1</cbc:InvoicedQuantity>',
+            'unitCode="C62">1e0</cbc:InvoicedQuantity>',
+            False,
+            id="not-a-decimal",
+        ),
+        pytest.param(
+            'unitCode="C62">1</cbc:InvoicedQuantity>',
+            'unitCode="XYZ">1</cbc:InvoicedQuantity>',
+            True,
+            id="refused-by-the-model",
+        ),
+    ],
+)
+def test_the_fast_path_reads_a_line_as_the_general_reader_does(old: str, new: str, fast: bool) -> None:
+    """The fast path reads plain lines and gives way on anything else: never a different result."""
+    document = _doc(old, new) if old else ORDER
+    assert document.count(_LINE3) == 1
+    quick, general, took_it = _both_ways(document)
+
+    assert quick == general
+    assert took_it is fast
+    if isinstance(general, tuple) and len(general) == 3:  # refused: named with path and line
+        _, path, line = general
+        assert "InvoiceLine[3]" in str(path), general
+        assert isinstance(line, int), general
+
+
+@pytest.mark.conformance
+def test_the_fast_path_equals_the_general_reader_on_every_ubl_corpus_file() -> None:
+    from tests.schemas.conformance.corpus import available, data, rows
+
+    if not available():
+        pytest.skip("../shared/corpus not found: the comparison needs the official UBL documents")
+    paths = [row["path"] for row in rows("expected.csv") if row["format"] == "ubl"]
+    fast_lines = 0
+    for path in paths:
+        results: list[object] = []
+        for fast in (True, False):
+            try:
+                results.append(_read_parsed(parse_xml(data(path)), fast=fast))
+            except ParseError as exc:
+                results.append((str(exc), exc.path, exc.line))
+        assert results[0] == results[1], path
+        reader = _Reader(parse_xml(data(path)))
+        with contextlib.suppress(ParseError):
+            reader.read()
+        fast_lines += len(reader.fast_lines)
+    assert paths
+    assert fast_lines > len(paths), "the fast path took almost no corpus line"
