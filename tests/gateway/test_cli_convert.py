@@ -267,7 +267,7 @@ def test_xml_with_a_doctype_is_refused(tmp_path):
     [
         (b"", "empty"),
         (b"[1, 2]", "JSON object"),
-        (b"number: 1\n", "neither JSON nor XML"),
+        (b"number: 1\n", "neither JSON, XML nor PDF"),
         ('{"number": "Müller"}'.encode("latin-1"), "UTF-8"),
         (b"<html><body/></html>", "not an invoice"),
     ],
@@ -296,36 +296,152 @@ def test_unwritable_output(tmp_path, invoice):
     no_traceback(done)
 
 
-@pytest.mark.parametrize("to", ["ubl", "json"])
-def test_cii_is_not_supported_yet(tmp_path, to):
+def test_an_empty_cii_names_what_is_missing(tmp_path):
     path = tmp_path / "factur-x.xml"
     path.write_text(
         f'<?xml version="1.0" encoding="UTF-8"?>\n<rsm:CrossIndustryInvoice xmlns:rsm="{CII_NS}"/>\n'
     )
-    done = gateway("convert", path, "--to", to)
+    done = gateway("convert", path, "--to", "json")
     assert done.returncode == EXIT_INPUT
     err = stderr(done)
-    assert "CII" in err
-    assert "not supported yet" in err
-    assert "UBL" in err
-    assert "JSON" in err
+    assert "cannot read the CII" in err
+    assert "rsm:CrossIndustryInvoice" in err
     no_traceback(done)
 
 
-def test_pdf_is_not_supported_yet(tmp_path):
-    path = tmp_path / "invoice.pdf"
-    path.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+def test_zugferd_1_is_recognised_and_refused(tmp_path):
+    path = tmp_path / "ZUGFeRD-invoice.xml"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<rsm:CrossIndustryDocument xmlns:rsm="urn:ferd:CrossIndustryDocument:invoice:1p0"/>\n'
+    )
     done = gateway("convert", path, "--to", "json")
     assert done.returncode == EXIT_INPUT
-    assert "PDF" in stderr(done)
-    assert "not supported yet" in stderr(done)
+    assert "ZUGFeRD 1.0" in stderr(done)
+    no_traceback(done)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "cannot read the PDF"),
+        (b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n", "PDF"),
+    ],
+    ids=["truncated", "no-invoice-inside"],
+)
+def test_a_pdf_without_a_readable_invoice_is_refused(tmp_path, content, expected):
+    path = tmp_path / "invoice.pdf"
+    path.write_bytes(content)
+    done = gateway("convert", path, "--to", "json")
+    assert done.returncode == EXIT_INPUT
+    assert expected in stderr(done)
+    no_traceback(done)
+
+
+# ---------------------------------------------------------------- CII, Factur-X and the readable PDF
+
+
+def cii_root(done: subprocess.CompletedProcess[bytes]) -> etree._Element:
+    assert done.returncode == EXIT_OK, stderr(done)
+    root = etree.fromstring(done.stdout)
+    assert root.tag == f"{{{CII_NS}}}CrossIndustryInvoice"
+    return root
+
+
+def guideline(root: etree._Element) -> str:
+    found = root.findtext("{*}ExchangedDocumentContext/{*}GuidelineSpecifiedDocumentContextParameter/{*}ID")
+    assert found is not None
+    return found
+
+
+@pytest.mark.parametrize(
+    ("profile", "expected"),
+    [
+        ("en16931", "urn:cen.eu:en16931:2017"),
+        ("extended", "urn:cen.eu:en16931:2017#conformant#urn:factur-x.eu:1p0:extended"),
+        ("xrechnung", "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0"),
+    ],
+)
+def test_json_to_cii_in_a_profile(tmp_path, invoice, profile, expected):
+    root = cii_root(gateway("convert", write(tmp_path, invoice), "--to", "cii", "--profile", profile))
+    assert guideline(root) == expected
+
+
+def test_minimum_refuses_what_it_cannot_carry_unless_told_to_omit(tmp_path, invoice):
+    path = write(tmp_path, invoice)
+    refused = gateway("convert", path, "--to", "cii", "--profile", "minimum")
+    assert refused.returncode == EXIT_PROBLEMS
+    assert "BT-" in stderr(refused)
+    assert not refused.stdout
+    root = cii_root(gateway("convert", path, "--to", "cii", "--profile", "minimum", "--omit-unsupported"))
+    assert guideline(root) == "urn:factur-x.eu:1p0:minimum"
+
+
+def test_a_ubl_profile_is_refused_for_cii(tmp_path, invoice):
+    done = gateway("convert", write(tmp_path, invoice), "--to", "cii", "--profile", "peppol")
+    assert done.returncode == EXIT_INPUT
+    assert "not a cii profile" in stderr(done)
+
+
+def test_json_to_facturx_and_back(tmp_path, invoice):
+    pdf = tmp_path / "invoice.pdf"
+    done = gateway("convert", write(tmp_path, invoice), "--to", "facturx", "--language", "de", "-o", pdf)
+    assert done.returncode == EXIT_OK, stderr(done)
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    back = gateway("convert", pdf, "--to", "json")
+    assert back.returncode == EXIT_OK, stderr(back)
+    data = json.loads(back.stdout)
+    assert data["number"] == invoice["number"]
+    assert data["process_control"]["specification_identifier"] == "urn:cen.eu:en16931:2017"
+    # and on to UBL: the same invoice, any format to any format
+    ubl_root = ubl(gateway("convert", pdf, "--to", "ubl"))
+    assert ubl_root.findtext(f"{{{CBC}}}ID") == invoice["number"]
+
+
+def test_a_facturx_input_keeps_its_profile(tmp_path, invoice):
+    pdf = tmp_path / "invoice.pdf"
+    made = gateway("convert", write(tmp_path, invoice), "--to", "facturx", "--profile", "extended", "-o", pdf)
+    assert made.returncode == EXIT_OK, stderr(made)
+    root = cii_root(gateway("convert", pdf, "--to", "cii"))
+    assert guideline(root) == "urn:cen.eu:en16931:2017#conformant#urn:factur-x.eu:1p0:extended"
+
+
+def test_json_to_the_readable_pdf(tmp_path, invoice):
+    done = gateway("convert", write(tmp_path, invoice), "--to", "pdf", "--language", "fr")
+    assert done.returncode == EXIT_OK, stderr(done)
+    assert done.stdout.startswith(b"%PDF-")
+    assert b"factur-x.xml" not in done.stdout
+
+
+def test_ubl_to_cii(tmp_path, invoice):
+    ubl_path = tmp_path / "invoice.xml"
+    ubl_path.write_bytes(gateway("convert", write(tmp_path, invoice), "--to", "ubl").stdout)
+    root = cii_root(gateway("convert", ubl_path, "--to", "cii"))
+    number = root.findtext("{*}ExchangedDocument/{*}ID")
+    assert number == invoice["number"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--to", "pdf", "--profile", "en16931"),
+        ("--to", "ubl", "--language", "fr"),
+        ("--to", "pdf", "--language", "tlh"),
+        ("--to", "ubl", "--omit-unsupported"),
+    ],
+    ids=["profile-with-pdf", "language-with-ubl", "unknown-language", "omit-with-ubl"],
+)
+def test_options_that_do_not_apply(args):
+    done = gateway("convert", EXAMPLE, *args)
+    assert done.returncode == EXIT_INPUT
+    assert "error:" in stderr(done)
     no_traceback(done)
 
 
 @pytest.mark.parametrize(
     "args",
     [
-        ("--to", "cii"),
+        ("--to", "xml"),
         ("--to", "ubl", "--profile", "zugferd"),
         (),
         ("--to", "json", "--profile", "peppol"),
