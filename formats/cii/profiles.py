@@ -47,6 +47,10 @@ class Profile:
     # EXTENDED checks each VAT breakdown against the lines and allowances with the same
     # exemption reason (BR-FXEXT-*-08): their category carries the breakdown's reason too.
     item_exemption_reasons: bool = False
+    # Terms the profile's XSD has an element for but its Schematron reports "not used in the
+    # given context" (a report without a rule id, not an error): never written for an invoice
+    # issued here, but written back for a received document that states them, as stated.
+    received_terms: frozenset[str] = frozenset()
 
     @property
     def scope_rule(self) -> str:
@@ -91,6 +95,9 @@ _MINIMUM_TERMS = _ids(
     BT-30-1 BT-31 BT-32 BT-40 BT-44 BT-47 BT-47-1 BT-109 BT-110 BT-112 BT-115"""
 )
 
+# MINIMUM's XSD has the buyer's country (its address is CountryID only) and tax registration
+_MINIMUM_RECEIVED = _ids("BG-8 BT-48 BT-55")
+
 _FX_VERSION = "1.09"
 
 
@@ -106,6 +113,7 @@ MINIMUM = Profile(
     validation_sets=(_facturx_set("minimum"),),
     carries_lines=False,
     terms=_MINIMUM_TERMS,
+    received_terms=_MINIMUM_RECEIVED,
 )
 
 BASIC_WL = Profile(
@@ -116,6 +124,7 @@ BASIC_WL = Profile(
     validation_sets=(_facturx_set("basicwl"),),
     carries_lines=False,
     terms=_BASICWL_TERMS,
+    received_terms=_NOT_USED_IN_BASIC - LINE_TERMS,
     delivery_country_fallback=True,
 )
 
@@ -127,6 +136,7 @@ BASIC = Profile(
     validation_sets=(_facturx_set("basic"),),
     carries_lines=True,
     terms=_BASIC_TERMS,
+    received_terms=_NOT_USED_IN_BASIC,
     delivery_country_fallback=True,
 )
 

@@ -1308,8 +1308,32 @@ class _Reader:
         # EXTENDED gives several, it is their sum
         amounts = [self.amount(d, "ram:ActualAmount", (*loc, "discount")) for d in reversed(discounts)]
         given = [a for a in amounts if a is not None]
-        if given:
-            out["discount"] = sum(given, Decimal(0)) if len(given) > 1 else given[0]
+        gross_amount = out["gross_amount"]
+        if given and gross_amount is not None and sum(given, Decimal(0)) > gross_amount:
+            # the model derives the net price as gross price − discount (BR-26, BR-27): a
+            # discount above the gross price cannot be held; the stated net price stands
+            for applied in discounts:
+                actual = self.kid(applied, "ram:ActualAmount")
+                if actual is None:
+                    continue
+                self.lose(
+                    (actual, None),
+                    "a price discount (BT-147) larger than the gross price (BT-148): EN 16931's net "
+                    "price (gross − discount) would be negative (BR-27); the net price (BT-146) is "
+                    "kept as given",
+                )
+        elif len(given) == 1:
+            out["discount"] = given[0]
+        elif given:
+            total = out["discount"] = sum(given, Decimal(0))
+            for applied in discounts:
+                actual = self.kid(applied, "ram:ActualAmount")
+                if actual is not None and self.raw((actual, None)) is not None:
+                    self.lose(
+                        (actual, None),
+                        f"one of {len(given)} price discounts: EN 16931 has one item price discount "
+                        f"(BT-147), which holds their sum {_num_text(total)}",
+                    )
         return out
 
     # -------------------------------------------------------------- losses
@@ -1376,6 +1400,10 @@ def _reason(element: etree._Element, attribute: str | None) -> str:
             return reason
         node = node.getparent()
     return _UNMAPPED
+
+
+def _num_text(value: Decimal) -> str:
+    return format(value, "f")
 
 
 def _same_number(a: str | None, b: str | None) -> bool:

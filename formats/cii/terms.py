@@ -14,6 +14,8 @@ One row per business term, as EN 16931-3-3 binds it to ``rsm:CrossIndustryInvoic
   and the seller's tax registration (BT-32) the one with ``@schemeID`` FC;
 * a contact point (BT-41, BT-56) is ``ram:PersonName``, or ``ram:DepartmentName`` where no
   person is named (Factur-X BT-41-0 / BT-56-0);
+* the item price discount (BT-147) is a gross price ``ram:AppliedTradeAllowanceCharge`` that
+  is not a charge: its indicator ``false`` or, as ZUGFeRD 2.0 senders write it, left out;
 * the price base quantity (BT-149) is the net price's ``ram:BasisQuantity``, or the gross
   price's where the net price has none;
 * BT-110 is ``ram:TaxTotalAmount`` in the invoice currency (or without a currency), BT-111
@@ -72,6 +74,7 @@ _SHIP_TO = f"{_DEL}/ram:ShipToTradeParty"
 
 _FALSE = "[normalize-space(ram:ChargeIndicator/udt:Indicator) = 'false']"
 _TRUE = "[normalize-space(ram:ChargeIndicator/udt:Indicator) = 'true']"
+_NOT_TRUE = "[not(normalize-space(ram:ChargeIndicator/udt:Indicator) = 'true')]"
 _VA = "[normalize-space(@schemeID) = 'VA']"
 _FC = "[normalize-space(@schemeID) = 'FC']"
 _TENDER = f"{_AGR}/ram:AdditionalReferencedDocument[normalize-space(ram:TypeCode) = '50']"
@@ -306,9 +309,10 @@ _TABLE: list[CiiTerm] = [
         False,
     ),
     _t("BT-146", f"{_PRICE}/ram:NetPriceProductTradePrice/ram:ChargeAmount"),
+    # a price allowance that is not a charge: ZUGFeRD 2.0 senders leave the indicator out
     _t(
         "BT-147",
-        f"{_PRICE}/ram:GrossPriceProductTradePrice/ram:AppliedTradeAllowanceCharge{_FALSE}/ram:ActualAmount",
+        f"{_PRICE}/ram:GrossPriceProductTradePrice/ram:AppliedTradeAllowanceCharge{_NOT_TRUE}/ram:ActualAmount",
     ),
     _t("BT-148", f"{_PRICE}/ram:GrossPriceProductTradePrice/ram:ChargeAmount"),
     _t(

@@ -46,6 +46,10 @@ SUPPORTING_DOCUMENT_CODE = "916"  # UNTDID 1001: related document (BG-24)
 TENDER_CODE = "50"  # UNTDID 1001: price/sales catalogue, used for BT-17
 OBJECT_IDENTIFIER_CODE = "130"  # UNTDID 1001: invoicing data sheet (BT-18, BT-128)
 PROJECT_NAME = "Project reference"  # ram:Name is mandatory; EN 16931 has no term for it
+# Profiles checked against the CEN's UN/CEFACT CII D16B XSD, where BG-3 is 0..1 (the
+# Factur-X 1.09 XSDs allow several)
+ONE_PRECEDING_INVOICE = frozenset({"en16931", "xrechnung"})
+
 # BT-8: the model holds UNTDID 2005 (as UBL); CII binds it to UNTDID 2475
 VAT_DATE_CODES_2475 = {"3": "5", "35": "29", "432": "72"}
 # line 1, line 2, line 3, city, post code, subdivision, country: per role
@@ -78,11 +82,16 @@ _Node = etree._Element
 
 
 class _Writer:
-    def __init__(self, invoice: Invoice, profile: Profile, *, received: bool = False) -> None:
+    def __init__(
+        self, invoice: Invoice, profile: Profile, *, received: bool = False, stated: Invoice | None = None
+    ) -> None:
         self.inv = invoice
         self.profile = profile
         # a document received from a third party: write what it states, invent nothing
         self.received = received
+        # the invoice as given, before calculation: for a received document, an optional
+        # derived term the sender left out (BT-110) stays out
+        self.stated = stated if received else None
         self.currency = invoice.currency_code
         # (category, rate) → (exemption reason, code) of the VAT breakdown
         self.exemptions = {
@@ -93,7 +102,7 @@ class _Writer:
     # -------------------------------------------------------------- helpers
 
     def on(self, term: str) -> bool:
-        return self.profile.carries(term)
+        return self.profile.carries(term) or (self.received and term in self.profile.received_terms)
 
     def el(self, parent: _Node, tag: str, text: str | None = None, /, **attrs: str | None) -> _Node:
         node = etree.SubElement(parent, TAGS[tag])
@@ -168,7 +177,10 @@ class _Writer:
         inv = self.inv
         root = etree.Element(TAGS["rsm:CrossIndustryInvoice"], nsmap=NAMESPACES)
         context = self.el(root, "rsm:ExchangedDocumentContext")
-        process = inv.process_control.business_process or self.profile.business_process
+        # the profile's business process (BT-23) is for invoices issued here, not received ones
+        process = inv.process_control.business_process or (
+            None if self.received else self.profile.business_process
+        )
         if process and self.on("BT-23"):
             self.el(
                 self.el(context, "ram:BusinessProcessSpecifiedDocumentContextParameter"), "ram:ID", process
@@ -323,16 +335,18 @@ class _Writer:
         """BG-24 (type code 916), BT-17 (50) and BT-18 (130), in the header agreement."""
         inv = self.inv
         if self.on("BG-24"):
-            named = attached = False  # CII-SR-475/476: one BT-123 and one BT-125 per invoice
+            # CII-SR-475/476 (CEN warnings): one BT-123 and one BT-125 per invoice; our own
+            # invoices keep to that, a received document is written back whole
+            named = attached = False
             for doc in inv.supporting_documents:
                 ref = self.el(node, "ram:AdditionalReferencedDocument")
                 self.el(ref, "ram:IssuerAssignedID", doc.reference)
                 self.opt(ref, "BT-124", "ram:URIID", doc.external_location)
                 self.el(ref, "ram:TypeCode", SUPPORTING_DOCUMENT_CODE)
-                if doc.description is not None and not named:
+                if doc.description is not None and not (named and not self.received):
                     self.opt(ref, "BT-123", "ram:Name", doc.description)
                     named = True
-                if doc.attachment is not None and self.on("BT-125") and not attached:
+                if doc.attachment is not None and self.on("BT-125") and not (attached and not self.received):
                     attached = True
                     self.el(
                         ref,
@@ -411,7 +425,10 @@ class _Writer:
         self.payment_terms(node)
         self.monetary_summation(node)
         if self.on("BG-3"):
-            for preceding in inv.preceding_invoices:
+            preceding_invoices = inv.preceding_invoices
+            if self.profile.name in ONE_PRECEDING_INVOICE:
+                preceding_invoices = preceding_invoices[:1]
+            for preceding in preceding_invoices:
                 ref = self.el(node, "ram:InvoiceReferencedDocument")
                 self.el(ref, "ram:IssuerAssignedID", preceding.reference)
                 if preceding.issue_date is not None and self.on("BT-26"):
@@ -458,7 +475,11 @@ class _Writer:
         if not self.on("BG-23"):
             return
         due_code = VAT_DATE_CODES_2475.get(inv.tax_point_date_code or "")
-        for entry in inv.vat_breakdown:
+        for index, entry in enumerate(inv.vat_breakdown):
+            # BT-7 and BT-8 are one value per invoice that CII binds inside the VAT breakdown:
+            # CII-SR-461 allows one ram:TaxPointDate in all, and CII-SR-462 repeated
+            # ram:DueDateTypeCode only when equal, so both go in the first breakdown only
+            first = index == 0
             tax = self.el(node, "ram:ApplicableTradeTax")
             self.amount(tax, "BT-117", "ram:CalculatedAmount", entry.tax_amount)
             self.el(tax, "ram:TypeCode", "VAT")
@@ -466,10 +487,11 @@ class _Writer:
             self.amount(tax, "BT-116", "ram:BasisAmount", entry.taxable_amount)
             self.el(tax, "ram:CategoryCode", entry.category_code)
             self.opt(tax, "BT-121", "ram:ExemptionReasonCode", entry.exemption_reason_code)
-            if inv.tax_point_date is not None and self.on("BT-7"):
+            if first and inv.tax_point_date is not None and self.on("BT-7"):
                 point = self.el(tax, "ram:TaxPointDate")
                 self.el(point, "udt:DateString", _day(inv.tax_point_date), format=DATE_FORMAT)
-            self.opt(tax, "BT-8", "ram:DueDateTypeCode", due_code)
+            if first:
+                self.opt(tax, "BT-8", "ram:DueDateTypeCode", due_code)
             if entry.rate is not None and self.on("BT-119"):
                 self.el(tax, "ram:RateApplicablePercent", _num(entry.rate))
 
@@ -520,7 +542,8 @@ class _Writer:
         self.amount(total, "BT-108", "ram:ChargeTotalAmount", t.charge_total)
         self.amount(total, "BT-107", "ram:AllowanceTotalAmount", t.allowance_total)
         self.amount(total, "BT-109", "ram:TaxBasisTotalAmount", t.tax_exclusive_amount)
-        if t.vat_total is not None and self.on("BT-110"):
+        left_out = self.stated is not None and self.stated.totals.vat_total is None
+        if t.vat_total is not None and self.on("BT-110") and not left_out:
             self.el(total, "ram:TaxTotalAmount", _num(t.vat_total), currencyID=self.currency)
         if (
             inv.tax_currency_code is not None
@@ -587,9 +610,11 @@ class _Writer:
             self.el(
                 self.el(node, "ram:BuyerOrderReferencedDocument"), "ram:LineID", line.order_line_reference
             )
-        base_quantity = None
+        base_quantity: tuple[str, str | None] | None = None
         if price.base_quantity is not None and self.on("BT-149"):
-            base_quantity = (_num(price.base_quantity), price.base_quantity_unit_code or line.unit_code)
+            # BT-150 defaults to BT-130; a received document keeps it implied where it was
+            unit = price.base_quantity_unit_code or (None if self.received else line.unit_code)
+            base_quantity = (_num(price.base_quantity), unit)
         if price.gross_amount is not None and self.on("BT-148"):
             gross = self.el(node, "ram:GrossPriceProductTradePrice")
             self.el(gross, "ram:ChargeAmount", _num(price.gross_amount))
@@ -654,11 +679,13 @@ def _leaves(value: object, path: str) -> Iterator[str]:
         yield path
 
 
-def unsupported(invoice: Invoice, profile: Profile) -> list[Problem]:
+def unsupported(invoice: Invoice, profile: Profile, *, received: bool = False) -> list[Problem]:
     """Each business term present in ``invoice`` that ``profile`` cannot carry, once, in document order.
 
     A profile without lines (MINIMUM, BASIC WL) does not refuse an invoice's lines: it
-    carries the document-level summary by definition and the PDF shows the lines.
+    carries the document-level summary by definition and the PDF shows the lines. A
+    ``received`` document may also state the terms the profile's XSD has but its Schematron
+    marks "not used" (``Profile.received_terms``): they are written back as stated.
     """
     data = invoice.model_dump(mode="python", exclude_none=True)
     if not profile.carries_lines:
@@ -666,7 +693,9 @@ def unsupported(invoice: Invoice, profile: Profile) -> list[Problem]:
     seen: dict[str, str] = {}
     for path in _leaves(data, "$"):
         term = term_for_path(path)
-        if term is not None and not profile.carries(term.id) and term.id not in seen:
+        if term is None or term.id in seen or profile.carries(term.id):
+            continue
+        if not (received and term.id in profile.received_terms):
             seen[term.id] = path
     problems = [
         problem_at(
@@ -677,7 +706,21 @@ def unsupported(invoice: Invoice, profile: Profile) -> list[Problem]:
         )
         for term, path in seen.items()
     ]
-    if profile.carries("BG-24"):
+    if profile.name in ONE_PRECEDING_INVOICE:
+        problems += [
+            problem_at(
+                f"$.preceding_invoices[{index}]",
+                f"CII-D16B-XSD: {profile.title} is also checked against the UN/CEFACT CII D16B XSD, "
+                "which has one ram:InvoiceReferencedDocument (BG-3); this is preceding invoice "
+                f"{index + 1} (Factur-X BASIC WL, BASIC and EXTENDED carry several)",
+                rule="CII-D16B-XSD",
+                term="BG-3",
+            )
+            for index in range(1, len(invoice.preceding_invoices))
+        ]
+    if profile.carries("BG-24") and not received:
+        # a received document keeps every supporting document it has: dropping an
+        # attachment loses data, the CEN warning does not
         problems += _supporting_document_limits(invoice)
     return problems
 
@@ -729,17 +772,22 @@ def prepare(
     """Check the invoice fits the profile and calculate it; raise ``SerializeError`` if not.
 
     ``keep_supplied``: keep the derived amounts a sender stated (a document received from a
-    third party) instead of refusing those that disagree with the calculation.
+    third party) instead of refusing those that disagree with the calculation; such a document
+    is written as stated: no national requirement is enforced, no derived or default term the
+    sender left out is added, and the terms the profile's XSD has but does not use are kept.
     ``omit_unsupported``: leave out the terms the profile cannot carry instead of refusing
     the invoice (the caller shows them in the PDF).
     """
     problems = list(_structure(invoice, profile))
     if not omit_unsupported:
-        problems += unsupported(invoice, profile)
+        problems += unsupported(invoice, profile, received=keep_supplied)
     if problems:
         raise SerializeError(f"the invoice cannot be written as {profile.title}", problems)
     result = calculated(invoice, rounding, keep_supplied=keep_supplied)
-    problems = list(_requirements(result, profile))
+    # a received document is written back as its sender stated it, national requirements
+    # (XRechnung's BR-DE-*, PEPPOL-EN16931-R010/R020) met or not: the validation report says
+    # what the sender left out, and the writer must not invent it
+    problems = [] if keep_supplied else list(_requirements(result, profile))
     if problems:
         raise SerializeError(f"the invoice cannot be written as {profile.title}", problems)
     return result
@@ -756,7 +804,7 @@ def to_tree(
     ready = prepare(
         invoice, profile, rounding, keep_supplied=keep_supplied, omit_unsupported=omit_unsupported
     )
-    return _Writer(ready, profile, received=keep_supplied).build()
+    return _Writer(ready, profile, received=keep_supplied, stated=invoice).build()
 
 
 def to_xml(

@@ -39,8 +39,7 @@ DOC = """<?xml version="1.0" encoding="UTF-8"?>
       <ram:SpecifiedLineTradeAgreement>
         <ram:GrossPriceProductTradePrice>
           <ram:ChargeAmount>10.00</ram:ChargeAmount>
-          <ram:AppliedTradeAllowanceCharge><ram:ChargeIndicator><udt:Indicator>false</udt:Indicator></ram:ChargeIndicator><ram:ActualAmount>0.50</ram:ActualAmount></ram:AppliedTradeAllowanceCharge>
-          <ram:AppliedTradeAllowanceCharge><ram:ChargeIndicator><udt:Indicator>false</udt:Indicator></ram:ChargeIndicator><ram:ActualAmount>0.50</ram:ActualAmount></ram:AppliedTradeAllowanceCharge>
+          <ram:AppliedTradeAllowanceCharge><ram:ChargeIndicator><udt:Indicator>false</udt:Indicator></ram:ChargeIndicator><ram:ActualAmount>1.00</ram:ActualAmount></ram:AppliedTradeAllowanceCharge>
         </ram:GrossPriceProductTradePrice>
         <ram:NetPriceProductTradePrice><ram:ChargeAmount>9.00</ram:ChargeAmount></ram:NetPriceProductTradePrice>
       </ram:SpecifiedLineTradeAgreement>
@@ -197,7 +196,7 @@ def test_the_hand_written_invoice_is_read() -> None:
     )
     assert (first.price.gross_amount, first.price.discount, first.price.net_amount) == (
         Decimal("10.00"),
-        Decimal("1.00"),  # two price discounts: EN 16931 has their sum
+        Decimal("1.00"),
         Decimal("9.00"),
     )
     assert (first.vat.category_code, first.vat.rate) == ("S", Decimal(20))
@@ -307,6 +306,40 @@ def test_nothing_is_dropped_silently(
     assert all(loss.path.startswith(path) for loss in losses)  # and its attributes
     assert reason is not None
     assert reason in losses[0].reason
+
+
+_DISCOUNT = "<ram:ActualAmount>1.00</ram:ActualAmount></ram:AppliedTradeAllowanceCharge>"
+
+
+def test_several_price_discounts_are_summed_and_each_is_a_loss() -> None:
+    """EXTENDED gives a discount per reason; the model has one BT-147: their sum, each amount reported."""
+    second = (
+        "<ram:AppliedTradeAllowanceCharge><ram:ActualAmount>0.25</ram:ActualAmount>"
+        "</ram:AppliedTradeAllowanceCharge>"
+    )
+    invoice, losses = from_xml(_doc(_DISCOUNT, _DISCOUNT.replace("1.00", "0.75") + second))
+    assert invoice.lines[0].price.discount == Decimal("1.00")
+    assert [loss.value for loss in losses] == ["0.75", "0.25"]
+    assert all("sum 1.00" in loss.reason and "BT-147" in loss.reason for loss in losses)
+    assert losses[0].path.endswith("ram:AppliedTradeAllowanceCharge[1]/ram:ActualAmount")
+
+
+def test_a_price_discount_without_indicator_is_read() -> None:
+    """ZUGFeRD 2.0 senders leave the charge indicator out; the terms table finds it as BT-147 too."""
+    indicator = "<ram:ChargeIndicator><udt:Indicator>false</udt:Indicator></ram:ChargeIndicator>"
+    xml = _doc(indicator + "<ram:ActualAmount>1.00", "<ram:ActualAmount>1.00")
+    invoice, losses = from_xml(xml)
+    assert invoice.lines[0].price.discount == Decimal("1.00")
+    assert losses == []
+    assert values(etree.fromstring(xml))["BT-147"] == ["1.00"]
+
+
+def test_a_price_discount_above_the_gross_price_is_a_loss() -> None:
+    invoice, losses = from_xml(_doc(_DISCOUNT, _DISCOUNT.replace("1.00", "11.00")))
+    price = invoice.lines[0].price
+    assert (price.gross_amount, price.discount, price.net_amount) == (Decimal("10.00"), None, Decimal("9.00"))
+    assert [loss.value for loss in losses] == ["11.00"]
+    assert "BR-27" in losses[0].reason
 
 
 def test_a_contact_department_next_to_a_person_is_a_loss() -> None:
@@ -443,7 +476,7 @@ def test_a_missing_mandatory_element_is_named(old: str, new: str, path: str, mes
             "<udt:Indicator>false</udt:Indicator>",
             "<udt:Indicator>maybe</udt:Indicator>",
             f"{LINE1}/ram:SpecifiedLineTradeAgreement/ram:GrossPriceProductTradePrice/"
-            "ram:AppliedTradeAllowanceCharge[1]/ram:ChargeIndicator/udt:Indicator",
+            "ram:AppliedTradeAllowanceCharge/ram:ChargeIndicator/udt:Indicator",
             "not a boolean",
             id="indicator",
         ),
@@ -514,7 +547,7 @@ def test_values_and_locations_of_the_hand_written_invoice() -> None:
     assert found["BT-110"] == ["20.00"]
     assert found["BT-111"] == ["21.70"]
     assert found["BT-126"] == ["1", "2"]
-    assert found["BT-147"] == ["0.50", "0.50"]
+    assert found["BT-147"] == ["1.00"]
     assert found["BT-13"] == ["PO-7"]
     where = locations(root)
     assert where["BT-130"] == [

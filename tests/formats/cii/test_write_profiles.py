@@ -11,6 +11,7 @@ tests need only the writer and the factur-x package.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -411,3 +412,70 @@ def test_omitted_terms_are_left_out_and_the_rest_kept() -> None:
 def test_prepare_returns_the_calculated_invoice() -> None:
     prepared = prepare(example("de-domestic-b2b"), EN16931)
     assert prepared.totals.amount_due == Decimal("7438.03")
+
+
+# ---------------------------------------------------------------------------- received documents
+
+
+@pytest.mark.parametrize(
+    ("update", "tag"),
+    [
+        ({"tax_point_date": date(2024, 1, 10)}, "TaxPointDate"),
+        ({"tax_point_date_code": "35"}, "DueDateTypeCode"),
+    ],
+    ids=["BT-7", "BT-8"],
+)
+def test_vat_point_date_and_code_are_written_once(update: dict[str, object], tag: str) -> None:
+    """CII-SR-461: one ram:TaxPointDate in all; BT-8 is one value, stated in the first breakdown."""
+    invoice = example("de-domestic-b2b").model_copy(update=update)
+    root = to_tree(invoice, EN16931, omit_unsupported=True)
+    taxes = root.findall(f".//{{{RAM}}}ApplicableHeaderTradeSettlement/{{{RAM}}}ApplicableTradeTax")
+    assert len(taxes) > 1
+    assert [tax.find(f"{{{RAM}}}{tag}") is not None for tax in taxes] == [True] + [False] * (len(taxes) - 1)
+
+
+def test_a_received_document_gets_no_invented_terms() -> None:
+    """BT-110, BT-150 and BT-23 the sender left out stay out; an invoice issued here gets them."""
+    base = example("de-domestic-b2b").model_copy(deep=True)
+    base.lines[0].price.base_quantity = Decimal(1)
+    base.lines[0].price.base_quantity_unit_code = None
+    stated = base.model_copy(update={"totals": DocumentTotals()})
+    received = to_tree(stated, XRECHNUNG, keep_supplied=True)
+    issued = to_tree(stated, XRECHNUNG)
+    tax_total = f".//{{{RAM}}}TaxTotalAmount"
+    basis = f".//{{{RAM}}}NetPriceProductTradePrice/{{{RAM}}}BasisQuantity"
+    process = f".//{{{RAM}}}BusinessProcessSpecifiedDocumentContextParameter"
+    assert received.find(tax_total) is None
+    assert issued.find(tax_total) is not None
+    assert received.find(basis).get("unitCode") is None  # type: ignore[union-attr]
+    assert issued.find(basis).get("unitCode") == base.lines[0].unit_code  # type: ignore[union-attr]
+    assert received.find(process) is None
+    assert issued.find(process) is not None
+
+
+def test_a_received_document_is_not_refused_for_national_requirements() -> None:
+    invoice = example("de-domestic-b2b").model_copy(update={"buyer_reference": None})
+    with pytest.raises(SerializeError):
+        to_xml(invoice, XRECHNUNG)
+    root = to_tree(invoice, XRECHNUNG, keep_supplied=True)
+    assert root.find(f".//{{{RAM}}}BuyerReference") is None
+
+
+def test_a_received_minimum_keeps_the_buyer_terms_its_xsd_has() -> None:
+    """MINIMUM's XSD has the buyer's VAT id and country ("not used" in its Schematron)."""
+    invoice = example("de-domestic-b2b")
+    assert invoice.buyer.vat_identifier is not None
+    issued = {p.term for p in unsupported(invoice, MINIMUM)}
+    received = {p.term for p in unsupported(invoice, MINIMUM, received=True)}
+    assert {"BT-48", "BT-55"} <= issued
+    assert not {"BT-48", "BT-55"} & received
+    assert received == issued - MINIMUM.received_terms
+    xml = to_xml(invoice, MINIMUM, keep_supplied=True, omit_unsupported=True)
+    assert_xsd_valid(xml, "minimum")
+    buyer = parse_xml(xml).getroot().find(f".//{{{RAM}}}BuyerTradeParty")
+    assert buyer is not None
+    assert buyer.findtext(f"{{{RAM}}}SpecifiedTaxRegistration/{{{RAM}}}ID") == invoice.buyer.vat_identifier
+    assert (
+        buyer.findtext(f"{{{RAM}}}PostalTradeAddress/{{{RAM}}}CountryID")
+        == invoice.buyer.address.country_code
+    )

@@ -53,6 +53,10 @@ _AGR = _S + "ram:ApplicableHeaderTradeAgreement/"
 _DEL = _S + "ram:ApplicableHeaderTradeDelivery/"
 _SET = _S + "ram:ApplicableHeaderTradeSettlement/"
 _LINE = _S + "ram:IncludedSupplyChainTradeLineItem/"
+_PRICE_DISCOUNT = (
+    _LINE + "ram:SpecifiedLineTradeAgreement/ram:GrossPriceProductTradePrice/ram:AppliedTradeAllowanceCharge/"
+    "ram:ActualAmount"
+)
 
 # The kinds of loss the reader may report (path without positions and without the root),
 # each with why it is not an EN 16931 business term.
@@ -140,6 +144,7 @@ ALLOWED_LOSSES: dict[str, str] = {
         "see TERM_LOSSES"
     ),
     _SET + "ram:SpecifiedTradeAllowanceCharge/ram:CalculationPercent": "see TERM_LOSSES",
+    _PRICE_DISCOUNT: "see TERM_LOSSES",
 }
 
 TERM_LOSSES: dict[str, str] = {
@@ -160,6 +165,10 @@ TERM_LOSSES: dict[str, str] = {
     _SET + "ram:SpecifiedTradeAllowanceCharge/ram:CalculationPercent": (
         "a negative percentage (EXTENDED correction invoice): EN 16931 percentages are not negative; "
         "the amount is kept as given"
+    ),
+    _PRICE_DISCOUNT: (
+        "BT-147 given several times on one line (EXTENDED; the model holds their sum), or larger than "
+        "the gross price (the model's net price, gross − discount, would be negative; CII_example5)"
     ),
 }
 
