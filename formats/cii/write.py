@@ -394,7 +394,8 @@ class _Writer:
         self.referenced(
             node, "BT-15", "ram:ReceivingAdviceReferencedDocument", inv.receiving_advice_reference
         )
-        if len(node) == 0 and self.profile.delivery_country_fallback and not self.received:
+        fallback = self.profile.delivery_country_fallback and not self.received
+        if len(node) == 0 and fallback and inv.buyer.address is not None:
             address = self.el(self.el(node, "ram:ShipToTradeParty"), "ram:PostalTradeAddress")
             self.el(address, "ram:CountryID", inv.buyer.address.country_code)
 
@@ -741,6 +742,13 @@ def _supporting_document_limits(invoice: Invoice) -> Iterator[Problem]:
 
 
 def _structure(invoice: Invoice, profile: Profile) -> Iterable[Problem]:
+    if invoice.buyer.address is None and profile.carries("BG-8"):
+        yield problem_at(
+            "$.buyer.address",
+            f"BR-10: {profile.title} needs the buyer postal address (BG-8)",
+            rule="BR-10",
+            term="BG-8",
+        )
     if profile.carries_lines and not invoice.lines:
         yield problem_at(
             json_path(["lines"]),

@@ -160,7 +160,11 @@ class Buyer(_Model):
     electronic_address: ElectronicAddress | None = Field(
         default=None, description="BT-49 Buyer electronic address (scheme BT-49-1)."
     )
-    address: Address = Field(description="BG-8 BUYER POSTAL ADDRESS.")
+    address: Address | None = Field(
+        default=None,
+        description="BG-8 BUYER POSTAL ADDRESS: required by EN 16931 (BR-10, checked with the "
+        "business rules); absent only in a summary read from a Factur-X MINIMUM document.",
+    )
     contact: Contact | None = Field(default=None, description="BG-9 BUYER CONTACT.")
 
 

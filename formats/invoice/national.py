@@ -88,14 +88,14 @@ GERMAN_RULES = (
         "BT-52",
         "$.buyer.address.city",
         "the buyer city is required",
-        lambda inv: inv.buyer.address.city is not None,
+        lambda inv: inv.buyer.address is not None and inv.buyer.address.city is not None,
     ),
     GermanRule(
         9,
         "BT-53",
         "$.buyer.address.post_code",
         "the buyer post code is required",
-        lambda inv: inv.buyer.address.post_code is not None,
+        lambda inv: inv.buyer.address is not None and inv.buyer.address.post_code is not None,
     ),
     GermanRule(
         10,

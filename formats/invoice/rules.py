@@ -77,6 +77,14 @@ def _identity(invoice: Invoice) -> Iterator[Problem]:
             rule="BR-16",
             term="BG-25",
         )
+    if invoice.buyer.address is None:
+        yield problem_at(
+            "$.buyer.address",
+            "BR-10: an invoice shall contain the buyer postal address (BG-8) with at least its "
+            "country code (BT-55)",
+            rule="BR-10",
+            term="BG-8",
+        )
     seller = invoice.seller
     if not (seller.identifiers or seller.legal_registration or seller.vat_identifier):
         yield _rule(

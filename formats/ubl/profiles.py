@@ -48,7 +48,8 @@ PEPPOL_BILLING = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
 
 
 def _notes_allowed(invoice: Invoice) -> bool:
-    both_german = invoice.seller.address.country_code == "DE" == invoice.buyer.address.country_code
+    buyer_country = invoice.buyer.address.country_code if invoice.buyer.address else None
+    both_german = invoice.seller.address.country_code == "DE" == buyer_country
     return len(invoice.notes) <= 1 or both_german
 
 

@@ -278,7 +278,8 @@ class _Writer:
             self.party_identification(node, identifier)
         if party.trading_name:
             self.el(self.el(node, "cac:PartyName"), "cbc:Name", party.trading_name)
-        self.address(node, "cac:PostalAddress", party.address)
+        if party.address is not None:  # a buyer without one (BR-10) is refused in prepare()
+            self.address(node, "cac:PostalAddress", party.address)
         for company_id, scheme in tax_schemes:
             self.party_tax(node, company_id, scheme)
         legal = self.el(node, "cac:PartyLegalEntity")
@@ -570,6 +571,19 @@ def prepare(
     calculated: a conversion must not change what the sender invoiced, and the official
     rules judge whether its arithmetic holds.
     """
+    if invoice.buyer.address is None:
+        raise SerializeError(
+            f"the invoice cannot be written as {profile.title}",
+            [
+                problem_at(
+                    "$.buyer.address",
+                    f"BR-10: {profile.title} needs the buyer postal address (BG-8); this is a "
+                    "Factur-X MINIMUM summary, which does not carry it",
+                    rule="BR-10",
+                    term="BG-8",
+                )
+            ],
+        )
     if not invoice.lines:
         raise SerializeError(
             f"the invoice cannot be written as {profile.title}",

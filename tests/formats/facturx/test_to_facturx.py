@@ -135,3 +135,15 @@ def test_the_factur_x_library_reads_our_files(stem: str, profile: str) -> None:
     assert name == ("xrechnung.xml" if profile == "xrechnung" else "factur-x.xml")
     level = facturx.get_level(etree.fromstring(found))
     assert level == cii.profile(profile).facturx_level
+
+
+@pytest.mark.parametrize("profile", ["minimum", "basicwl"])
+def test_our_summary_profiles_read_back(profile: str) -> None:
+    """MINIMUM carries no buyer address and neither profile carries lines: still readable."""
+    invoice = example("de-domestic-b2b")
+    pdf = to_facturx(invoice, profile, omit_unsupported=True)
+    back, losses = from_pdf(pdf)
+    assert back.is_summary
+    assert (back.number, back.totals.amount_due) == (invoice.number, cii.prepare(invoice).totals.amount_due)
+    assert losses == []
+    assert (back.buyer.address is None) == (profile == "minimum")

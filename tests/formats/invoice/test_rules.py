@@ -531,3 +531,9 @@ def test_br_16_an_invoice_without_lines(minimal_invoice):
     problem = one(minimal_invoice, "BR-16")
     assert (problem.path, problem.term, problem.severity) == ("$.lines", "BG-25", Severity.ERROR)
     assert "MINIMUM" in problem.message
+
+
+def test_br_10_an_invoice_without_the_buyer_address(minimal_invoice):
+    del minimal_invoice["buyer"]["address"]
+    problem = one(minimal_invoice, "BR-10")
+    assert (problem.path, problem.term) == ("$.buyer.address", "BG-8")

@@ -227,12 +227,15 @@ def test_invoice_without_lines_keeps_given_totals(tmp_path: Path) -> None:
             "amount_due": Decimal("119.00"),
         }
     )
-    summary = invoice.model_copy(update={"lines": [], "totals": totals, "vat_breakdown": []})
+    # MINIMUM carries no buyer address either (BG-8)
+    buyer = invoice.buyer.model_copy(update={"address": None})
+    summary = invoice.model_copy(update={"lines": [], "totals": totals, "vat_breakdown": [], "buyer": buyer})
     data = render_pdf(summary, language="de")
     assert_pdfa(data)
     text = text_of(data, tmp_path)
     assert "119,00 €" in text
     assert "100,00 €" in text
+    assert invoice.buyer.name in text
 
 
 @needs_poppler

@@ -268,3 +268,12 @@ def test_a_line_less_summary_is_refused_with_br_16(profile: Profile) -> None:
         to_xml(summary, profile)
     [problem] = caught.value.problems
     assert (problem.rule, problem.term, problem.path) == ("BR-16", "BG-25", "$.lines")
+
+
+@pytest.mark.usefixtures("no_xml")
+def test_a_minimum_summary_without_buyer_address_is_refused_with_br_10() -> None:
+    invoice = example("de-domestic-b2b")
+    summary = invoice.model_copy(update={"buyer": invoice.buyer.model_copy(update={"address": None})})
+    with pytest.raises(SerializeError) as caught:
+        to_xml(summary, EN16931)
+    assert _problems(caught.value) == [("BG-8", "BR-10", "$.buyer.address")]
