@@ -114,6 +114,7 @@ def fpdf2_page(inv: Invoice) -> bytes:
     pdf.set_font("DejaVu", "", 9)
     pdf.cell(0, 5, f"Issue date {inv.issue_date}", new_x="LMARGIN", new_y="NEXT")
     for party in (inv.seller, inv.buyer):
+        assert party.address is not None  # the examples state both parties' addresses
         pdf.multi_cell(
             90,
             4.5,
@@ -140,10 +141,11 @@ def weasyprint_page(inv: Invoice) -> bytes:
         for a, b, c, d in _rows(inv)
     )
     totals = "".join(f"<tr><td colspan=3 class=n>{a}</td><td class=n>{b}</td></tr>" for a, b in _totals(inv))
+    addresses = [(p.name, p.address) for p in (inv.seller, inv.buyer) if p.address is not None]
     parties = "".join(
-        f"<p>{escape(p.name)}<br>{escape(p.address.line1 or '')}<br>{escape(p.address.post_code or '')} "
-        f"{escape(p.address.city or '')}</p>"
-        for p in (inv.seller, inv.buyer)
+        f"<p>{escape(name)}<br>{escape(a.line1 or '')}<br>{escape(a.post_code or '')} "
+        f"{escape(a.city or '')}</p>"
+        for name, a in addresses
     )
     html = (
         "<html><head><style>body{font-family:'DejaVu Sans';font-size:9pt} .n{text-align:right}"

@@ -283,10 +283,12 @@ def drafthorse_document(inv: Invoice) -> Any:
         agreement.buyer_reference = inv.buyer_reference
     for target, party in ((agreement.seller, inv.seller), (agreement.buyer, inv.buyer)):
         target.name = party.name
-        target.address.line_one = party.address.line1
-        target.address.city_name = party.address.city
-        target.address.postcode = party.address.post_code
-        target.address.country_id = party.address.country_code
+        address = party.address
+        assert address is not None  # the examples state both parties' addresses
+        target.address.line_one = address.line1
+        target.address.city_name = address.city
+        target.address.postcode = address.post_code
+        target.address.country_id = address.country_code
         if party.electronic_address:
             target.electronic_address.uri_ID = (
                 party.electronic_address.scheme,

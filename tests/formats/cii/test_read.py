@@ -174,6 +174,7 @@ def test_the_hand_written_invoice_is_read() -> None:
         "Paris",
         "FR",
     )
+    assert invoice.buyer.address is not None
     assert invoice.buyer.address.country_code == "DE"
     payment = invoice.payment_instructions
     assert payment is not None

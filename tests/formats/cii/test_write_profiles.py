@@ -475,6 +475,7 @@ def test_a_received_minimum_keeps_the_buyer_terms_its_xsd_has() -> None:
     buyer = parse_xml(xml).getroot().find(f".//{{{RAM}}}BuyerTradeParty")
     assert buyer is not None
     assert buyer.findtext(f"{{{RAM}}}SpecifiedTaxRegistration/{{{RAM}}}ID") == invoice.buyer.vat_identifier
+    assert invoice.buyer.address is not None
     assert (
         buyer.findtext(f"{{{RAM}}}PostalTradeAddress/{{{RAM}}}CountryID")
         == invoice.buyer.address.country_code
