@@ -10,7 +10,9 @@ tree where they cross our boundary (``raise ParseError(...) from exc``).
     ├── InvoiceInputError      an input document could not be read at all
     ├── InvoiceProblems        the invoice was read but breaks rules; carries the problems
     ├── ParseError             an XML invoice cannot be read into the canonical invoice
-    └── SerializeError         the invoice cannot be written in the chosen format/profile
+    ├── SerializeError         the invoice cannot be written in the chosen format/profile
+    └── SigningError           a document cannot be signed: the key, certificate or document
+                               is not fit (wrong password, expired, mismatched, already signed)
 """
 
 from __future__ import annotations
@@ -74,3 +76,12 @@ class SerializeError(GatewayError):
         details = "; ".join(str(p) for p in self.problems[:5])
         more = f" (+{len(self.problems) - 5} more)" if len(self.problems) > 5 else ""
         super().__init__(f"{message}: {details}{more}" if details else message)
+
+
+class SigningError(GatewayError):
+    """A document cannot be signed with this key and certificate; nothing was written.
+
+    The message says what is wrong (a wrong password, a certificate expired or not yet
+    valid, a key that does not match the certificate, a document already signed…) and never
+    contains key material or a password.
+    """
