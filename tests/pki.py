@@ -124,10 +124,15 @@ def _issue(
 @cache
 def pki() -> Pki:
     root_key = _rsa()
-    root = Issued(root_key, _certificate("Test Root CA", root_key, None, ca=True, end=NOW + 3650 * DAY))
+    root = Issued(
+        root_key,
+        _certificate("Test Root CA", root_key, None, ca=True, start=NOW - 1000 * DAY, end=NOW + 3650 * DAY),
+    )
     inter_key = _rsa()
     intermediate = Issued(
-        inter_key, _certificate("Test Issuing CA", inter_key, root, ca=True), (root.certificate,)
+        inter_key,
+        _certificate("Test Issuing CA", inter_key, root, ca=True, start=NOW - 900 * DAY),
+        (root.certificate,),
     )
     chain = (intermediate.certificate,)
     other_key = _rsa()
