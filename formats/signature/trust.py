@@ -17,12 +17,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError, ValidationError
 
@@ -42,11 +42,27 @@ class ChainVerdict:
     reason: str | None = None
 
 
+_TOLERANCE = timedelta(seconds=1)  # pyhanko-certvalidator's own time tolerance
+_MAX_PATHS = 1024
+
+
+def _fingerprint(certificate: x509.Certificate) -> bytes:
+    return certificate.fingerprint(hashes.SHA256())
+
+
 class TrustStore:
-    """Trust anchors (root certificates). Empty: nothing is trusted, every chain fails."""
+    """Trust anchors (root certificates). Empty: nothing is trusted, every chain fails.
+
+    A path once built and validated is kept (per signer certificate and the intermediates
+    offered): its structure and its certificates' signatures do not depend on time, so a
+    later check at another moment only has to compare that moment with each certificate's
+    validity period. A batch of invoices signed by one certificate pays for path building
+    once, not per document.
+    """
 
     def __init__(self, roots: Iterable[x509.Certificate] = ()) -> None:
         self.roots = tuple(roots)
+        self._paths: dict[tuple[bytes, ...], tuple[tuple[datetime, datetime, str], ...]] = {}
 
     @classmethod
     def from_pem(cls, data: bytes) -> TrustStore:
@@ -75,6 +91,27 @@ class TrustStore:
         """Whether ``certificate`` chains to a trust anchor and the path was valid at ``at``."""
         if not self.roots:
             return ChainVerdict(False, False, "no trust store is configured: nothing can be trusted")
+        key = (_fingerprint(certificate), *(_fingerprint(c) for c in intermediates))
+        windows = self._paths.get(key)
+        if windows is not None:
+            for start, end, name in windows:
+                if not start - _TOLERANCE <= at <= end + _TOLERANCE:
+                    return ChainVerdict(
+                        True,
+                        False,
+                        f"the certificate path was not valid at {at:%Y-%m-%d %H:%M:%S} UTC: {name} is valid "
+                        f"from {start:%Y-%m-%d %H:%M:%S} to {end:%Y-%m-%d %H:%M:%S} UTC",
+                    )
+            return ChainVerdict(True, True)
+        return self._validate(key, certificate, intermediates, at)
+
+    def _validate(
+        self,
+        key: tuple[bytes, ...],
+        certificate: x509.Certificate,
+        intermediates: Sequence[x509.Certificate],
+        at: datetime,
+    ) -> ChainVerdict:
         context = ValidationContext(
             trust_roots=[to_asn1(root) for root in self.roots],
             other_certs=[to_asn1(c) for c in intermediates],
@@ -84,7 +121,7 @@ class TrustStore:
         )
         validator = CertificateValidator(to_asn1(certificate), validation_context=context)
         try:
-            asyncio.run(validator.async_validate_usage(set()))  # type: ignore[no-untyped-call]
+            path = asyncio.run(validator.async_validate_usage(set()))  # type: ignore[no-untyped-call]
         except PathBuildingError:
             issuer = certificate.issuer.rfc4514_string()
             return ChainVerdict(
@@ -94,4 +131,14 @@ class TrustStore:
             return ChainVerdict(
                 True, False, f"the certificate path was not valid at {at:%Y-%m-%d %H:%M:%S} UTC: {exc}"
             )
+        if len(self._paths) >= _MAX_PATHS:
+            self._paths.clear()
+        self._paths[key] = tuple(
+            (
+                c["tbs_certificate"]["validity"]["not_before"].native,
+                c["tbs_certificate"]["validity"]["not_after"].native,
+                c.subject.human_friendly,
+            )
+            for c in path.iter_certs(include_root=True)
+        )
         return ChainVerdict(True, True)

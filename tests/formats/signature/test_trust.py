@@ -47,3 +47,20 @@ def test_from_path_reads_a_folder_and_der(tmp_path) -> None:
     (tmp_path / "root.der").write_bytes(pki().root.certificate.public_bytes(serialization.Encoding.DER))
     (tmp_path / "ignored.txt").write_text("not a certificate")
     assert TrustStore.from_path(tmp_path).roots == (pki().root.certificate,)
+
+
+def test_a_validated_path_is_reused_and_still_checked_against_the_time() -> None:
+    store = TrustStore.from_pem(trust_pem())
+    expired = pki().expired
+    chain = [pki().intermediate.certificate]
+    assert store.check_chain(expired.certificate, chain, NOW - timedelta(days=30)).valid_at
+    assert len(store._paths) == 1
+    # the second call uses the kept path: the time still decides
+    later = store.check_chain(expired.certificate, chain, NOW)
+    assert (later.trusted, later.valid_at) == (True, False)
+    assert later.reason is not None
+    assert "Seller GmbH (expired)" in later.reason
+    before_the_ca = store.check_chain(expired.certificate, chain, NOW - timedelta(days=950))
+    assert not before_the_ca.valid_at
+    # another chain offered is another path
+    assert not store.check_chain(expired.certificate, [], NOW - timedelta(days=30)).trusted
