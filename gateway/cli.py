@@ -23,6 +23,7 @@ from formats.invoice import CheckResult, RoundingRule, check_invoice, dump_json
 from gateway import __version__
 from gateway.cli_convert import register as register_convert
 from gateway.cli_io import emit
+from gateway.cli_signing import register as register_signing
 from gateway.cli_validation import register as register_validation
 from gateway.schema_files import write_or_check_schemas
 
@@ -207,6 +208,7 @@ def serve(
 
 register_validation(app, out, err)
 register_convert(app, out, err)
+register_signing(app, out, err)
 
 
 def main() -> None:

@@ -10,8 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from gateway import __version__
-from gateway.api.routes import validate
+from gateway.api.routes import validate, verify
 from gateway.api.settings import ApiSettings
+from gateway.truststore import load_trust_store
 from schemas.pool import ValidatorPool
 
 
@@ -34,7 +35,11 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         description="Validate, convert, sign, deliver and track EN 16931 e-invoices.",
     )
     app.state.settings = settings
+    # Read once at start-up: a misconfigured trust store stops the server with a clear error
+    # instead of answering every verification with "untrusted".
+    app.state.trust_store = load_trust_store(settings.trust_store)
     app.include_router(validate.router, prefix="/v1")
+    app.include_router(verify.router, prefix="/v1")
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -17,29 +17,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from gateway.api.upload import TooLarge, read_document
 from schemas.engine import document_kind
 from schemas.render import to_svrl
 from schemas.render_html import render_html
 from schemas.sets import find_set
 
 router = APIRouter(tags=["validation"])
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _TooLarge
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 @router.post(
@@ -62,13 +46,9 @@ async def validate_document(
     settings = request.app.state.settings
     if set_id is not None and find_set(set_id) is None:
         return JSONResponse({"error": f"unknown validation set {set_id!r}"}, status_code=400)
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
-        if content_type == "multipart/form-data":
-            data, name = await _from_multipart(request, settings.max_upload_bytes, name)
-        else:
-            data = await _read_body(request, settings.max_upload_bytes)
-    except _TooLarge:
+        data, name = await read_document(request, settings.max_upload_bytes, name)
+    except TooLarge:
         return JSONResponse(
             {"error": f"the document is larger than {settings.max_upload_bytes} bytes"},
             status_code=413,
@@ -92,17 +72,3 @@ async def validate_document(
     if report_format == "svrl":
         return Response(to_svrl(report), status_code=status, media_type="application/xml")
     return JSONResponse(report.as_dict(), status_code=status)
-
-
-async def _from_multipart(request: Request, limit: int, name: str | None) -> tuple[bytes, str | None]:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit + 64 * 1024:
-        raise _TooLarge
-    async with request.form(max_files=1, max_fields=8) as form:  # closes the spooled files
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            return b"", name
-        data = await upload.read(limit + 1)
-        if len(data) > limit:
-            raise _TooLarge
-        return data, name or upload.filename
