@@ -2,7 +2,7 @@
 
 Exit codes: 0 done / every signature valid; 1 the document or key is not fit (a signature
 invalid or missing, a document already signed, a certificate expired, a wrong password);
-2 usage error or unreadable input (no such file, neither XML nor PDF, an unknown key, no
+2 usage error or unreadable input (no such file, neither XML, PDF nor ASiC-E, an unknown key, no
 or a malformed ``GATEWAY_MASTER_KEY``, an unreadable trust store).
 
 Passwords are read from an environment variable named by ``--password-env`` or from an
@@ -166,13 +166,16 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
         ] = None,
         output: Annotated[
             Path | None,
-            typer.Option("--output", "-o", help="Where to write (default: NAME.signed.EXT next to FILE)."),
+            typer.Option(
+                "--output",
+                "-o",
+                help="Where to write (default next to FILE: NAME.asice for CII, else NAME.signed.EXT).",
+            ),
         ] = None,
     ) -> None:
-        """Sign a document: XAdES for XML, PAdES for PDF, chosen from the content."""
-        target = output or file.with_name(f"{file.stem}.signed{file.suffix}")
+        """Sign a document: XAdES for UBL/cXML, ASiC-E (detached XAdES) for CII, PAdES for PDF."""
         data = read(file, "document")
-        if target.exists() and _same_file(file, target):
+        if output is not None and output.exists() and _same_file(file, output):
             raise fail(f"refusing to overwrite the input {file}: choose another --output")
         try:
             identity = KeyVault().get(tenant, key_name)
@@ -181,11 +184,23 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
                 from formats.signature.timestamp import Timestamper
 
                 timestamper = Timestamper(tsa)
-            signed = sign(data, identity, timestamper=timestamper)
+            from formats.signature.asic import valid_name
+
+            # A CII invoice keeps its own file name inside the container when that name is safe.
+            inner = file.name if valid_name(file.name) else None
+            signed = sign(data, identity, timestamper=timestamper, name=inner)
         except SigningError as exc:
             raise fail(f"{file}: {exc}; nothing was written", EXIT_INVALID) from None
         except (InvoiceInputError, GatewayError) as exc:
             raise fail(f"{file}: {exc}; nothing was written") from None
+        if output is not None:
+            target = output
+        elif signed.startswith(b"PK\x03\x04"):  # an ASiC-E container (a CII invoice)
+            target = file.with_name(f"{file.stem}.asice")
+        else:
+            target = file.with_name(f"{file.stem}.signed{file.suffix}")
+        if target.exists() and _same_file(file, target):
+            raise fail(f"refusing to overwrite the input {file}: choose another --output")
         try:
             _write_atomically(target, signed)
         except OSError as exc:
@@ -194,7 +209,7 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
 
     @app.command("verify")
     def verify_command(
-        file: Annotated[Path, typer.Argument(help="A signed XML invoice or PDF.")],
+        file: Annotated[Path, typer.Argument(help="A signed XML invoice, PDF or ASiC-E container (.asice).")],
         trust: Annotated[
             list[Path] | None,
             typer.Option(

@@ -582,6 +582,22 @@ def _timestamp(signature: etree._Element, trust: TrustStore, result: SignatureRe
     return verdict.time
 
 
+def _one_signed_properties(signature: etree._Element) -> bool:
+    """Exactly one SignedProperties below the signature, and it is the one SignedInfo signs."""
+    found = signature.findall(f".//{_q(XADES, 'SignedProperties')}")
+    references = [
+        r
+        for r in signature.findall(f"{_q(DS, 'SignedInfo')}/{_q(DS, 'Reference')}")
+        if r.get("Type") == SIGNED_PROPERTIES_TYPE
+    ]
+    return (
+        len(found) == 1
+        and len(references) == 1
+        and bool(found[0].get("Id"))
+        and references[0].get("URI") == f"#{found[0].get('Id')}"
+    )
+
+
 def _verify_one(root: etree._Element, index: int, trust: TrustStore) -> SignatureResult:
     signature = _top_signatures(root)[index]
     result = SignatureResult(kind="XAdES", level="XAdES-BES")
@@ -596,6 +612,14 @@ def _verify_one(root: etree._Element, index: int, trust: TrustStore) -> Signatur
     result.signing_time = _xades_time(signature, problems)
     result.covers_whole_document = _check_references(signature, problems)
     references_ok = not any("outside the document" in p or "transforms not accepted" in p for p in problems)
+    if not _one_signed_properties(signature):
+        # the signing time and certificate digest above are read from the SignedProperties
+        # found first: with a second (unsigned) copy that could be an attacker's
+        problems.append(
+            "the signature does not carry exactly one xades:SignedProperties, the one its SignedInfo "
+            "references: a second, unsigned copy (signature wrapping?) is refused"
+        )
+        references_ok = False
 
     if signer is not None and references_ok:
         # Cryptography only here: certificate validity is judged below, at the signing time,

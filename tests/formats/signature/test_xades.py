@@ -7,6 +7,7 @@ the RFC 3161 tests run the local responder from ``tests/tsa.py``.
 from __future__ import annotations
 
 import base64
+import copy
 import re
 from datetime import timedelta
 from functools import cache
@@ -424,3 +425,29 @@ def test_signing_time_after_the_time_stamp_is_reported(tsa_url: str) -> None:  #
     assert result.intact
     assert not result.valid
     assert any("after the time-stamp" in p for p in result.problems), result.problems
+
+
+def test_an_unsigned_copy_of_the_signed_properties_is_refused() -> None:
+    """Signature wrapping: a forged SignedProperties (another signing time) put before the real one.
+
+    The signing time decides at which moment the certificate path is judged, so a forged
+    one could make an expired certificate look valid; the verifier must not read it.
+    """
+    document = signed_ubl("rsa")
+    root = etree.fromstring(document)
+    found = etree.XPath(SIGNATURE_PATH, namespaces=NS)(root)
+    assert isinstance(found, list)
+    signature = found[0]
+    assert isinstance(signature, etree._Element)
+    real = child(root, ".//xades:SignedProperties")
+    forged = copy.deepcopy(real)
+    del forged.attrib["Id"]
+    child(forged, ".//xades:SigningTime").text = "2001-01-01T00:00:00Z"
+    wrapper = etree.Element(f"{{{NS['ds']}}}Object")
+    etree.SubElement(wrapper, f"{{{NS['xades']}}}QualifyingProperties").append(forged)
+    signature.insert(signature.index(child(signature, "ds:SignatureValue")) + 1, wrapper)
+    wrapped = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    result = only(verify_xml(wrapped, trust()))
+    assert not result.valid
+    assert not result.intact
+    assert any("exactly one xades:SignedProperties" in p for p in result.problems), result.problems
