@@ -335,19 +335,16 @@ class _Writer:
         """BG-24 (type code 916), BT-17 (50) and BT-18 (130), in the header agreement."""
         inv = self.inv
         if self.on("BG-24"):
-            # CII-SR-475/476 (CEN warnings): one BT-123 and one BT-125 per invoice; our own
-            # invoices keep to that, a received document is written back whole
-            named = attached = False
+            # Every supporting document is written whole. The CEN CII rules warn (CII-SR-475/476,
+            # warnings, not errors) when more than one carries a description or an attachment;
+            # EN 16931 allows 0..n of each, and leaving a buyer's document out would lose it.
             for doc in inv.supporting_documents:
                 ref = self.el(node, "ram:AdditionalReferencedDocument")
                 self.el(ref, "ram:IssuerAssignedID", doc.reference)
                 self.opt(ref, "BT-124", "ram:URIID", doc.external_location)
                 self.el(ref, "ram:TypeCode", SUPPORTING_DOCUMENT_CODE)
-                if doc.description is not None and not (named and not self.received):
-                    self.opt(ref, "BT-123", "ram:Name", doc.description)
-                    named = True
-                if doc.attachment is not None and self.on("BT-125") and not (attached and not self.received):
-                    attached = True
+                self.opt(ref, "BT-123", "ram:Name", doc.description)
+                if doc.attachment is not None and self.on("BT-125"):
                     self.el(
                         ref,
                         "ram:AttachmentBinaryObject",
@@ -719,26 +716,7 @@ def unsupported(invoice: Invoice, profile: Profile, *, received: bool = False) -
             )
             for index in range(1, len(invoice.preceding_invoices))
         ]
-    if profile.carries("BG-24") and not received:
-        # a received document keeps every supporting document it has: dropping an
-        # attachment loses data, the CEN warning does not
-        problems += _supporting_document_limits(invoice)
     return problems
-
-
-def _supporting_document_limits(invoice: Invoice) -> Iterator[Problem]:
-    """CII-SR-475/476: a CII invoice carries one document description and one attachment."""
-    limits = (("description", "BT-123", "CII-SR-475"), ("attachment", "BT-125", "CII-SR-476"))
-    for field, term, rule in limits:
-        given = [i for i, doc in enumerate(invoice.supporting_documents) if getattr(doc, field) is not None]
-        for index in given[1:]:
-            yield problem_at(
-                f"$.supporting_documents[{index}].{field}",
-                f"{rule}: CII carries one {TERMS[term].name} ({term}) per invoice; "
-                f"supporting document {index + 1} has a second",
-                rule=rule,
-                term=term,
-            )
 
 
 def _structure(invoice: Invoice, profile: Profile) -> Iterable[Problem]:
