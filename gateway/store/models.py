@@ -244,10 +244,13 @@ class Event(Base):
 
 
 class Evidence(Base):
+    """Keyed by tenant and hash: the same bytes from two tenants are two rows, and whether a
+    tenant holds some evidence says nothing about another's."""
+
     __tablename__ = "evidence"
 
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
     media_type: Mapped[str] = mapped_column(String(100))
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
