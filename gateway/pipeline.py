@@ -1,0 +1,662 @@
+"""Submission: from the ERP's bytes to stored documents and queued deliveries, in one transaction.
+
+``submit`` is the one path an invoice takes into the gateway (the API and the CLI call it):
+
+1. **Idempotency.** The same ``Idempotency-Key`` with the same request (body and recipient,
+   by SHA-256) returns the first invoice (``replay``); the same key with another request is
+   an ``IdempotencyConflict``. Two submissions racing with one key: the unique constraint
+   decides, the loser's savepoint is rolled back and it returns the winner.
+2. **Content.** Told from the bytes, never from a file name: a JSON object is a canonical
+   invoice (calculated and checked; its problems make it invalid); UBL or CII XML and a
+   Factur-X/ZUGFeRD PDF are documents from a third party to *forward as is*: read into the
+   canonical invoice for the invoice row and the other renderings, the original kept byte
+   for byte as the document of its own kind.
+3. **Render** the recipient's formats (``ubl`` with a profile, ``cii`` and ``facturx`` with a
+   profile, ``pdf`` the readable invoice); a received document keeps its stated amounts
+   (``keep_supplied``).
+4. **Validate** every XML and Factur-X document with the validation engine (the set its
+   detection chooses). Any error makes the submission invalid: nothing is stored and the
+   report of every document comes back.
+5. **Sign** when the recipient names a key (the tenant's key vault); a document the signer
+   refuses (Peppol BIS forbids an XML signature) is a problem in the report, not a crash.
+6. **Store** the invoice, its documents (SHA-256, size, media type), the source, the
+   validation report, one delivery per channel (``queued``) and the events
+   accepted → validating → ready → queued of each, in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from formats.errors import GatewayError, InvoiceInputError, InvoiceProblems, ParseError, SerializeError
+from formats.invoice import Invoice as CanonicalInvoice
+from formats.invoice import Problem, RoundingRule, check_invoice, load_json
+from formats.invoice.loss import Loss
+from gateway.lifecycle import TransportStatus
+from gateway.store import repository
+from gateway.store.models import Delivery, Document, Invoice, Recipient, Tenant, new_id, utcnow
+from schemas.report import Report
+
+if TYPE_CHECKING:
+    from gateway.keystore import KeyVault
+    from gateway.recipients import RecipientIn
+    from gateway.secretbox import SecretBox
+
+__all__ = [
+    "IdempotencyConflict",
+    "InputError",
+    "PipelineContext",
+    "PipelineSettings",
+    "RecipientNotFound",
+    "SubmitOutcome",
+    "Validator",
+    "detect_content",
+    "request_sha256",
+    "submit",
+]
+
+log = logging.getLogger(__name__)
+
+T = TransportStatus
+MEDIA_TYPES = {
+    "ubl": "application/xml",
+    "cii": "application/xml",
+    "facturx": "application/pdf",
+    "pdf": "application/pdf",
+    "json": "application/json",
+    "report": "application/json",
+}
+ACCEPTED_CONTENT_TYPES = frozenset(
+    {
+        "application/json",
+        "application/xml",
+        "text/xml",
+        "application/pdf",
+        "application/octet-stream",
+    }
+)
+FORMAT_KINDS = ("ubl", "cii", "facturx", "pdf")
+DEFAULT_FORMATS: dict[str, list[dict[str, Any]]] = {
+    "json": [{"kind": "ubl", "profile": "en16931"}],
+    "ubl": [{"kind": "ubl"}],
+    "cii": [{"kind": "cii"}],
+    "facturx": [{"kind": "facturx"}],
+}
+
+
+# ---------------------------------------------------------------- errors and shapes
+
+
+class InputError(GatewayError):
+    """The request cannot be read as an invoice: ``status`` 415 (content type) or 422."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RecipientNotFound(GatewayError):
+    """No recipient with this id for this tenant (another tenant's id included): a 404."""
+
+
+class IdempotencyConflict(GatewayError):
+    """The ``Idempotency-Key`` was used before for a different request: a 409."""
+
+    def __init__(self, key: str, invoice_id: str) -> None:
+        super().__init__(
+            f"the Idempotency-Key {key!r} was already used for a different request (invoice {invoice_id}); "
+            "use a new key for a new invoice"
+        )
+        self.key = key
+        self.invoice_id = invoice_id
+
+
+class Validator(Protocol):
+    """``schemas.engine.Engine`` in process, or ``schemas.pool.ValidatorPool``."""
+
+    def validate(self, data: bytes, name: str = ..., set_id: str | None = ...) -> Report: ...
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    rounding: RoundingRule = RoundingRule.TOTALS
+    max_attempts: int = 8  # per delivery, before it is ``failed``
+    language: str | None = None  # of the readable PDF; default from the seller's country
+
+
+@dataclass
+class PipelineContext:
+    engine: Validator
+    box: SecretBox
+    vault: KeyVault | None = None
+    settings: PipelineSettings = field(default_factory=PipelineSettings)
+
+
+@dataclass
+class SubmitOutcome:
+    """``accepted`` with the stored invoice, or not with the report saying why (nothing stored)."""
+
+    accepted: bool
+    invoice: Invoice | None = None
+    report: dict[str, Any] | None = None
+    replay: bool = False
+
+
+@dataclass
+class _Source:
+    kind: str  # json | ubl | cii | facturx
+    invoice: CanonicalInvoice | None
+    losses: Sequence[Loss] = ()
+    problems: list[Problem] = field(default_factory=list)
+    amount_due: Decimal | None = None
+
+
+@dataclass
+class _Rendered:
+    kind: str
+    content: bytes
+    filename: str
+    media_type: str
+    report: Report | None = None
+    signed: bool = False
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def request_sha256(body: bytes, recipient_id: str | None, inline_recipient: RecipientIn | None) -> str:
+    """What the idempotency check compares: the body and the recipient it is for."""
+    digest = hashlib.sha256(body)
+    digest.update(b"\x00recipient\x00")
+    if recipient_id is not None:
+        digest.update(b"id:" + recipient_id.encode("utf-8"))
+    elif inline_recipient is not None:
+        digest.update(b"inline:" + inline_recipient.model_dump_json().encode("utf-8"))
+    return digest.hexdigest()
+
+
+def submit(
+    store_session: Session,
+    tenant_id: str,
+    body: bytes,
+    content_type: str,
+    *,
+    recipient_id: str | None,
+    inline_recipient: RecipientIn | None,
+    idempotency_key: str | None,
+    ctx: PipelineContext,
+) -> SubmitOutcome:
+    """Run the pipeline (module docstring); the caller's session commits what it stored."""
+    s = store_session
+    fingerprint = request_sha256(body, recipient_id, inline_recipient)
+    if idempotency_key is not None:
+        previous = repository.find_by_idempotency_key(s, tenant_id, idempotency_key)
+        if previous is not None:
+            return _replay(previous, fingerprint, idempotency_key)
+
+    recipient = _recipient(s, tenant_id, recipient_id, inline_recipient)
+    source = read_source(body, content_type, ctx.settings.rounding)
+    if source.problems or source.invoice is None:
+        return SubmitOutcome(False, report=_report_json(source, [], source.problems))
+
+    formats = _formats(recipient, source.kind)
+    problems: list[Problem] = []
+    rendered = _render(source, body, formats, ctx, problems)
+    if not problems:
+        _validate(rendered, ctx.engine)
+    if problems or any(r.report is not None and not r.report.valid for r in rendered):
+        return SubmitOutcome(False, report=_report_json(source, rendered, problems))
+    if recipient.get("sign_key"):
+        _sign(s, tenant_id, str(recipient["sign_key"]), rendered, ctx, problems)
+        if problems:
+            return SubmitOutcome(False, report=_report_json(source, rendered, problems))
+
+    report = _report_json(source, rendered, [])
+    try:
+        with s.begin_nested():
+            invoice = _store(
+                s, tenant_id, recipient, source, body, rendered, report, fingerprint, idempotency_key, ctx
+            )
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        winner = repository.find_by_idempotency_key(s, tenant_id, idempotency_key)
+        if winner is None:
+            raise
+        return _replay(winner, fingerprint, idempotency_key)
+    return SubmitOutcome(True, invoice=invoice, report=report)
+
+
+def _replay(previous: Invoice, fingerprint: str, key: str) -> SubmitOutcome:
+    if previous.request_sha256 != fingerprint:
+        raise IdempotencyConflict(key, previous.id)
+    return SubmitOutcome(True, invoice=previous, replay=True)
+
+
+# ---------------------------------------------------------------- recipient
+
+
+def _recipient(
+    s: Session, tenant_id: str, recipient_id: str | None, inline: RecipientIn | None
+) -> dict[str, Any]:
+    """The recipient as plain data; ``inline`` is kept as a recipient row after storing."""
+    if recipient_id is not None:
+        found = repository.get_recipient(s, tenant_id, recipient_id)
+        if found is None:
+            raise RecipientNotFound(f"no recipient {recipient_id!r}")
+        return {
+            "row": found,
+            "formats": list(found.formats or []),
+            "channels": list(found.channels or []),
+            "sign_key": found.sign_key,
+        }
+    if inline is None:
+        raise InputError("say who receives the invoice: a recipient id or inline delivery options")
+    data = inline.model_dump(mode="json")
+    return {
+        "inline": inline,
+        "formats": list(data.get("formats") or []),
+        "channels": list(data.get("channels") or []),
+        "sign_key": data.get("sign_key"),
+    }
+
+
+def _formats(recipient: Mapping[str, Any], source_kind: str) -> list[dict[str, Any]]:
+    wanted = [dict(f) for f in recipient["formats"]] or DEFAULT_FORMATS[source_kind]
+    seen: set[str] = set()
+    out = []
+    for entry in wanted:
+        kind = str(entry.get("kind", "")).lower()
+        if kind == "cxml":  # the Ariba connector wraps the documents in cXML when it sends
+            continue
+        if kind not in FORMAT_KINDS:
+            raise InputError(
+                f"the recipient asks for format {kind!r}; the gateway renders {', '.join(FORMAT_KINDS)}"
+            )
+        if kind in seen:
+            raise InputError(f"the recipient lists format {kind!r} twice; one document per kind")
+        seen.add(kind)
+        out.append({"kind": kind, "profile": entry.get("profile")})
+    return out or DEFAULT_FORMATS[source_kind]
+
+
+# ---------------------------------------------------------------- reading
+
+
+def detect_content(body: bytes) -> str:
+    """``json``, ``xml`` or ``pdf`` from the bytes; ``InputError`` (422) for anything else."""
+    if not body.strip():
+        raise InputError("the request body is empty")
+    head = body[:1024].lstrip(b"\x00").removeprefix(b"\xef\xbb\xbf").lstrip()
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if head.startswith(b"<"):
+        return "xml"
+    if head.startswith((b"{", b"[")):
+        return "json"
+    raise InputError("the body is neither a JSON invoice, UBL or CII XML, nor a Factur-X PDF")
+
+
+def read_source(body: bytes, content_type: str, rounding: RoundingRule = RoundingRule.TOTALS) -> _Source:
+    """The submitted invoice read from its bytes; input errors raise, invoice problems are returned."""
+    declared = (content_type or "").split(";", 1)[0].strip().lower()
+    if declared and declared not in ACCEPTED_CONTENT_TYPES and not declared.endswith("+json"):
+        raise InputError(
+            f"content type {declared!r} is not accepted; send application/json, application/xml or "
+            "application/pdf",
+            status=415,
+        )
+    kind = detect_content(body)
+    if kind == "json":
+        try:
+            data = load_json(body)
+        except InvoiceInputError as exc:
+            raise InputError(f"the JSON cannot be read: {exc}") from None
+        result = check_invoice(data, rounding)
+        if not result.ok or result.calculated is None:
+            return _Source("json", result.invoice, problems=list(result.problems))
+        return _Source("json", result.invoice, amount_due=result.calculated.totals.amount_due)
+    if kind == "pdf":
+        from formats.facturx import from_pdf
+
+        try:
+            invoice, losses = from_pdf(body)
+        except (InvoiceInputError, ParseError) as exc:
+            raise InputError(f"cannot read the PDF: {exc}") from None
+        return _Source("facturx", invoice, losses, amount_due=invoice.totals.amount_due)
+    return _read_xml(body)
+
+
+def _read_xml(body: bytes) -> _Source:
+    from lxml import etree
+
+    from schemas.engine import detect_syntax
+    from schemas.sets import Syntax
+    from schemas.xmlsafe import XmlInputError, parse_xml
+
+    try:
+        root = parse_xml(body).getroot()
+    except XmlInputError as exc:
+        raise InputError(str(exc)) from None
+    syntax = detect_syntax(root)
+    if syntax is None:
+        q = etree.QName(root)
+        raise InputError(
+            f"the XML root is {{{q.namespace or ''}}}{q.localname}, not a UBL Invoice/CreditNote or a CII "
+            "CrossIndustryInvoice"
+        )
+    if syntax is Syntax.ZUGFERD1:
+        raise InputError("ZUGFeRD 1.0 is not accepted; ask the sender for ZUGFeRD 2.x / Factur-X")
+    kind = "cii" if syntax is Syntax.CII else "ubl"
+    if kind == "cii":
+        from formats.cii.read import from_xml
+    else:
+        from formats.ubl.read import from_xml
+    try:
+        invoice, losses = from_xml(body)
+    except ParseError as exc:
+        raise InputError(f"cannot read the {kind.upper()}: {exc}") from None
+    return _Source(kind, invoice, losses, amount_due=invoice.totals.amount_due)
+
+
+# ---------------------------------------------------------------- rendering, validation, signing
+
+
+def _filename(number: str, kind: str) -> str:
+    from connectors.folder import safe_name
+
+    stem = safe_name(number, "invoice")
+    suffix = {
+        "ubl": ".xml",
+        "cii": "-cii.xml",
+        "facturx": ".pdf",
+        "pdf": "-readable.pdf",
+        "report": "-report.json",
+    }[kind]
+    return f"{stem}{suffix}"
+
+
+def _render(
+    source: _Source,
+    body: bytes,
+    formats: Sequence[Mapping[str, Any]],
+    ctx: PipelineContext,
+    problems: list[Problem],
+) -> list[_Rendered]:
+    from formats import cii, facturx, ubl
+
+    invoice = source.invoice
+    assert invoice is not None
+    received = source.kind != "json"
+    rounding = ctx.settings.rounding
+    out: list[_Rendered] = []
+    for entry in formats:
+        kind, profile = entry["kind"], entry.get("profile")
+        name = _filename(invoice.number, kind)
+        try:
+            if kind == source.kind:  # a forwarded document is its own kind, byte for byte
+                content = body
+            elif kind == "ubl":
+                content = ubl.to_xml(
+                    invoice, ubl.profile(profile or "en16931"), rounding, keep_supplied=received
+                )
+            elif kind == "cii":
+                content = cii.to_xml(
+                    invoice, _cii_profile(invoice, profile), rounding, keep_supplied=received
+                )
+            elif kind == "facturx":
+                content = facturx.to_facturx(
+                    invoice,
+                    _cii_profile(invoice, profile),
+                    language=ctx.settings.language,
+                    rounding=rounding,
+                    keep_supplied=received,
+                )
+            else:
+                content = facturx.to_pdf(invoice, language=ctx.settings.language)
+        except SerializeError as exc:
+            headline = str(exc).split(": ", 1)[0] if exc.problems else str(exc)
+            problems.extend(exc.problems or [Problem(f"$ ({kind})", headline, rule="render")])
+            continue
+        except InvoiceProblems as exc:
+            problems.extend(exc.problems)
+            continue
+        except ValueError as exc:  # an unknown profile name
+            problems.append(Problem(f"$.formats[{kind}]", str(exc), rule="profile"))
+            continue
+        out.append(_Rendered(kind, content, name, MEDIA_TYPES[kind]))
+    return out
+
+
+def _cii_profile(invoice: CanonicalInvoice, name: str | None) -> Any:
+    from formats import cii
+
+    if name:
+        return cii.profile(name.strip().lower().replace(" ", "").replace("_", "").replace("-", ""))
+    spec = invoice.process_control.specification_identifier
+    return (cii.profile_for_guideline(spec) if spec else None) or cii.EN16931
+
+
+def _validate(rendered: Sequence[_Rendered], engine: Validator) -> None:
+    """Each XML and Factur-X document through the engine; the readable PDF carries no XML to check."""
+    from gateway.metrics import observe_validation
+
+    for doc in rendered:
+        if doc.kind != "pdf":
+            started = time.perf_counter()
+            doc.report = engine.validate(doc.content, doc.filename)
+            observe_validation(time.perf_counter() - started)
+
+
+def _sign(
+    s: Session,
+    tenant_id: str,
+    key: str,
+    rendered: Sequence[_Rendered],
+    ctx: PipelineContext,
+    problems: list[Problem],
+) -> None:
+    from formats.errors import SigningError
+    from formats.signature import sign
+
+    if ctx.vault is None:
+        problems.append(
+            Problem(
+                "$.sign_key",
+                f"the recipient asks for signing with {key!r}, but no key vault is configured",
+                rule="signature",
+            )
+        )
+        return
+    tenant = s.get(Tenant, tenant_id)
+    vault_tenant = tenant.name if tenant is not None else tenant_id
+    try:
+        identity = ctx.vault.get(vault_tenant, key)
+    except GatewayError as exc:
+        problems.append(Problem("$.sign_key", f"cannot use signing key {key!r}: {exc}", rule="signature"))
+        return
+    for doc in rendered:
+        try:
+            doc.content = sign(doc.content, identity)
+        except (SigningError, InvoiceInputError) as exc:
+            problems.append(
+                Problem(f"$ ({doc.filename})", f"cannot sign {doc.kind}: {exc}", rule="signature")
+            )
+            continue
+        doc.signed = True
+
+
+def _report_json(
+    source: _Source, rendered: Sequence[_Rendered], problems: Sequence[Problem]
+) -> dict[str, Any]:
+    """One report for the whole submission: the invoice's problems and every document's validation."""
+    reports = [r.report.as_dict() for r in rendered if r.report is not None]
+    valid = not problems and all(r["valid"] for r in reports) and source.invoice is not None
+    return {
+        "valid": valid,
+        "source": source.kind,
+        "problems": [p.as_dict() for p in problems],
+        "losses": [
+            {"path": loss.path, "line": loss.line, "value": loss.value, "reason": loss.reason}
+            for loss in source.losses
+        ],
+        "documents": reports,
+    }
+
+
+# ---------------------------------------------------------------- storing
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _document(
+    tenant_id: str,
+    invoice_id: str,
+    kind: str,
+    content: bytes,
+    filename: str,
+    media_type: str,
+    signed: bool = False,
+) -> Document:
+    return Document(
+        tenant_id=tenant_id,
+        invoice_id=invoice_id,
+        kind=kind,
+        media_type=media_type,
+        filename=filename,
+        sha256=_sha(content),
+        size=len(content),
+        content=content,
+        signed=signed,
+    )
+
+
+def _store(
+    s: Session,
+    tenant_id: str,
+    recipient: Mapping[str, Any],
+    source: _Source,
+    body: bytes,
+    rendered: Sequence[_Rendered],
+    report: dict[str, Any],
+    fingerprint: str,
+    idempotency_key: str | None,
+    ctx: PipelineContext,
+) -> Invoice:
+    invoice = source.invoice
+    assert invoice is not None
+    invoice_id = new_id("inv")
+    row: Recipient | None = recipient.get("row")
+    if row is None:
+        inline = recipient["inline"]
+        named = inline.model_copy(update={"name": f"inline {invoice_id}"})
+        row = repository.create_recipient(s, tenant_id, named, ctx.box)
+    kinds = [doc.kind for doc in rendered]
+    now = utcnow()
+    record = Invoice(
+        id=invoice_id,
+        tenant_id=tenant_id,
+        recipient_id=row.id,
+        idempotency_key=idempotency_key,
+        request_sha256=fingerprint,
+        number=invoice.number[:200],
+        issue_date=invoice.issue_date.isoformat(),
+        currency=str(invoice.currency_code),
+        amount_due=str(source.amount_due) if source.amount_due is not None else None,
+        buyer_name=invoice.buyer.name[:300],
+        source_kind=source.kind,
+        status=T.QUEUED.value if row.channels else T.READY.value,
+        created_at=now,
+        updated_at=now,
+    )
+    s.add(record)
+    s.flush()  # the idempotency key's unique constraint decides a race here, before the rest
+    for doc in rendered:
+        s.add(
+            _document(tenant_id, invoice_id, doc.kind, doc.content, doc.filename, doc.media_type, doc.signed)
+        )
+    source_ext = {"json": ".json", "ubl": ".xml", "cii": ".xml", "facturx": ".pdf"}[source.kind]
+    source_media = {
+        "json": "application/json",
+        "ubl": "application/xml",
+        "cii": "application/xml",
+        "facturx": "application/pdf",
+    }[source.kind]
+    s.add(
+        _document(
+            tenant_id,
+            invoice_id,
+            "source",
+            body,
+            _filename(invoice.number, "ubl").removesuffix(".xml") + f"-source{source_ext}",
+            source_media,
+        )
+    )
+    report_bytes = json.dumps(report, indent=1, ensure_ascii=False).encode("utf-8")
+    s.add(
+        _document(
+            tenant_id,
+            invoice_id,
+            "report",
+            report_bytes,
+            _filename(invoice.number, "report"),
+            MEDIA_TYPES["report"],
+        )
+    )
+    for channel in row.channels or []:
+        delivery_id = new_id("dlv")
+        s.add(
+            Delivery(
+                id=delivery_id,
+                tenant_id=tenant_id,
+                invoice_id=invoice_id,
+                channel_type=str(channel.get("type")),
+                channel_name=str(channel.get("name") or channel.get("type")),
+                settings=dict(channel.get("settings") or {}),
+                document_kinds=kinds,
+                status=T.QUEUED.value,
+                attempts=0,
+                max_attempts=ctx.settings.max_attempts,
+                next_attempt_at=now,
+                payload_id=f"{delivery_id}@gateway",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        s.flush()
+        previous: str | None = None
+        for status in (T.ACCEPTED, T.VALIDATING, T.READY, T.QUEUED):
+            repository.append_event(
+                s,
+                tenant_id=tenant_id,
+                invoice_id=invoice_id,
+                delivery_id=delivery_id,
+                axis="transport",
+                status=status.value,
+                previous=previous,
+                source="pipeline",
+                evidence_sha256=_sha(report_bytes) if status is T.READY else None,
+            )
+            previous = status.value
+    s.flush()
+    if s.get_bind().dialect.name == "postgresql":
+        # the job is inserted in this same transaction: a crash before the commit loses both,
+        # after it neither (docs/architecture.md); SQLite's in-process runner polls instead
+        from gateway.jobs import defer_delivery
+
+        for delivery in s.query(Delivery).filter_by(invoice_id=invoice_id):
+            defer_delivery(s, delivery.id)
+    s.refresh(record)
+    return record
