@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-__all__ = ["TooLarge", "read_document"]
+__all__ = ["TooLarge", "read_body", "read_document"]
 
 
 class TooLarge(Exception):
@@ -21,10 +21,11 @@ async def read_document(request: Request, limit: int, name: str | None = None) -
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
         return await _from_multipart(request, limit, name)
-    return await _read_body(request, limit), name
+    return await read_body(request, limit), name
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body; ``TooLarge`` as soon as the declared or the streamed size passes ``limit``."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise TooLarge

@@ -97,4 +97,4 @@ def test_unknown_set_is_400(client, minimal_ubl):
 def test_bad_format_parameter_is_422(client, minimal_ubl):
     response = client.post("/v1/validate?format=pdf", content=minimal_ubl)
     assert response.status_code == 422
-    assert response.json()["error"] == "invalid request"
+    assert response.json()["title"] == "Invalid request"

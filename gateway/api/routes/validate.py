@@ -4,9 +4,11 @@ The body is the document itself (``application/xml``, ``text/xml``, ``applicatio
 or ``application/octet-stream``), or ``multipart/form-data`` with the document in a
 ``file`` field. The kind is sniffed from the bytes, not trusted from the header.
 
-Answers: 200 with the report (``valid`` says the verdict); 422 with the report when the
-document cannot be read (not well-formed, hostile, a PDF without an invoice); 400 for an
-unknown ``set``; 413 over the size limit; 415 for anything that is neither XML nor PDF.
+Answers: 200 with the report (``valid`` says the verdict); 422 when the document cannot be
+read (not well-formed, hostile, a PDF without an invoice): problem details whose extension
+members are the report itself (``error`` says why); 400 for an unknown ``set``; 413 over the
+size limit; 415 for anything that is neither XML nor PDF. Every error is RFC 9457
+``application/problem+json``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from gateway.api.problems import problem_response, problem_responses
 from gateway.api.upload import TooLarge, read_document
 from schemas.engine import document_kind
 from schemas.render import to_svrl
@@ -30,11 +33,8 @@ router = APIRouter(tags=["validation"])
     "/validate",
     summary="Validate an e-invoice (UBL, CII, Factur-X/ZUGFeRD PDF)",
     responses={
+        **problem_responses(400, 413, 415, 422),
         200: {"description": "The validation report (see `valid`)."},
-        400: {"description": "Unknown validation set."},
-        413: {"description": "The document is larger than the limit."},
-        415: {"description": "The body is neither XML nor PDF."},
-        422: {"description": "The document cannot be read; the report says why."},
     },
 )
 async def validate_document(
@@ -45,27 +45,30 @@ async def validate_document(
 ) -> Response:
     settings = request.app.state.settings
     if set_id is not None and find_set(set_id) is None:
-        return JSONResponse({"error": f"unknown validation set {set_id!r}"}, status_code=400)
+        return problem_response(400, f"unknown validation set {set_id!r}", kind="unknown-set")
     try:
         data, name = await read_document(request, settings.max_upload_bytes, name)
     except TooLarge:
-        return JSONResponse(
-            {"error": f"the document is larger than {settings.max_upload_bytes} bytes"},
-            status_code=413,
-        )
+        return problem_response(413, f"the document is larger than {settings.max_upload_bytes} bytes")
     if not data:
-        return JSONResponse({"error": "the request has no document"}, status_code=415)
+        return problem_response(415, "the request has no document")
     if document_kind(data) is None:
-        return JSONResponse(
-            {
-                "error": "the body is neither XML nor PDF (send application/xml, application/pdf "
-                "or multipart/form-data with a 'file' field)"
-            },
-            status_code=415,
+        return problem_response(
+            415,
+            "the body is neither XML nor PDF (send application/xml, application/pdf "
+            "or multipart/form-data with a 'file' field)",
         )
     pool = request.app.state.validator_pool
     future = pool.submit(data, name or "document", set_id)
     report = await asyncio.wrap_future(future)
+    if report.unreadable and report_format == "json":
+        return problem_response(
+            422,
+            report.error or "the document cannot be read",
+            kind="unreadable-document",
+            title="Unreadable document",
+            **report.as_dict(),
+        )
     status = 422 if report.unreadable else 200
     if report_format == "html":
         return HTMLResponse(render_html([report]), status_code=status)

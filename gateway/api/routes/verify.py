@@ -14,29 +14,25 @@ never one a client sends, and never fetches anything over the network.
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from formats.errors import GatewayError
 from formats.signature import verify
+from gateway.api.problems import PROBLEM, problem_response
 from gateway.api.upload import TooLarge, read_document
 
 router = APIRouter(tags=["signatures"])
 
-PROBLEM = "application/problem+json"
-_TYPES = {
-    413: ("urn:einvoice-gateway:problem:too-large", "Document too large"),
-    422: ("urn:einvoice-gateway:problem:unreadable-document", "Unreadable document"),
-}
 
-
-def problem(status: int, detail: str, **extra: Any) -> JSONResponse:
+def problem(status: int, detail: str, document: str | None = None) -> JSONResponse:
     """An RFC 9457 problem details answer."""
-    kind, title = _TYPES[status]
-    body = {"type": kind, "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+    if status == 422:
+        kind, title = "unreadable-document", "Unreadable document"
+        return problem_response(status, detail, kind=kind, title=title, document=document)
+    return problem_response(status, detail)
 
 
 @router.post(
