@@ -16,11 +16,10 @@ $(STAMP): requirements/lock.txt pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $@
 
-# The main job on the embedded default: check and calculate every example invoice.
+# The main job on the embedded default (SQLite under ./.gateway, no server): every example
+# invoice submitted, rendered (UBL + Factur-X), validated, stored and delivered to a folder.
 run: install
-	$(BIN)/gateway check examples/
-	$(BIN)/gateway calculate examples/mixed-rates-allowance-charge.json
-	$(BIN)/gateway validate tests/fixtures/ubl-minimal.xml
+	$(BIN)/gateway demo
 
 lint: install
 	$(BIN)/ruff check .

@@ -23,6 +23,7 @@ from formats.invoice import CheckResult, RoundingRule, check_invoice, dump_json
 from gateway import __version__
 from gateway.cli_convert import register as register_convert
 from gateway.cli_io import emit
+from gateway.cli_service import register as register_service
 from gateway.cli_signing import register as register_signing
 from gateway.cli_validation import register as register_validation
 from gateway.schema_files import write_or_check_schemas
@@ -193,22 +194,10 @@ def schema(
         raise typer.Exit(EXIT_PROBLEMS)
 
 
-@app.command()
-def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8080,
-) -> None:
-    """Run the REST API (POST /v1/validate; OpenAPI at /docs)."""
-    import uvicorn
-
-    from gateway.api import create_app
-
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
-
-
 register_validation(app, out, err)
 register_convert(app, out, err)
 register_signing(app, out, err)
+register_service(app, out, err)
 
 
 def main() -> None:
