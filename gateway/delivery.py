@@ -205,9 +205,22 @@ def run_delivery(
                     raw_code="EXCEPTION",
                 )
     outcome = _record(store, claim, result, error, now, rng)
+    from gateway.logging import get_logger
     from gateway.metrics import record_delivery
 
-    record_delivery(claim.channel_type, outcome, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    record_delivery(claim.channel_type, outcome, seconds)
+    get_logger("gateway.delivery").info(
+        "delivery.attempted",
+        invoice_id=claim.invoice_id,
+        delivery_id=claim.delivery_id,
+        tenant_id=claim.tenant_id,
+        channel=claim.channel_type,
+        attempt=claim.attempt,
+        status=outcome,
+        raw_code=error.raw_code if error is not None else (result.raw_code if result else None),
+        seconds=round(seconds, 3),
+    )
     return outcome
 
 

@@ -234,6 +234,16 @@ def submit(
         if winner is None:
             raise
         return _replay(winner, fingerprint, idempotency_key)
+    from gateway.logging import get_logger
+
+    get_logger("gateway.pipeline").info(
+        "invoice.accepted",
+        invoice_id=invoice.id,
+        tenant_id=tenant_id,
+        number=invoice.number,
+        deliveries=len(invoice.deliveries),
+        formats=[doc.kind for doc in rendered],
+    )
     return SubmitOutcome(True, invoice=invoice, report=report)
 
 

@@ -270,3 +270,24 @@ def test_backoff_is_exponential_with_full_jitter_and_capped() -> None:
 )
 def test_the_invoice_shows_its_least_advanced_delivery(statuses: list[str], summary: str | None) -> None:
     assert invoice_summary(statuses) == summary
+
+
+def test_each_attempt_is_one_json_log_line_with_the_invoice_id(
+    store: Store, tenant_id: str, box: SecretBox
+) -> None:
+    import io
+    import json
+
+    from gateway import logging as gwlog
+
+    buffer = io.StringIO()
+    gwlog.configure(json=True, stream=buffer)
+    try:
+        did = make_delivery(store, tenant_id)
+        assert _run(store, did, FakeConnector([]), box) == "delivered"
+    finally:
+        gwlog.configure(json=True)
+    lines = [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
+    [attempt] = [line for line in lines if line["event"] == "delivery.attempted"]
+    assert attempt["invoice_id"] == delivery(store, did).invoice_id
+    assert (attempt["delivery_id"], attempt["status"], attempt["attempt"]) == (did, "delivered", 1)
