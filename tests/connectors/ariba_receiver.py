@@ -213,7 +213,7 @@ class AribaReceiver:
         except etree.XMLSyntaxError as exc:
             return 400, f"not well-formed: {exc}"
         if not dtd.validate(tree):
-            errors = "; ".join(f"line {e.line}: {e.message}" for e in dtd.error_log.filter_from_errors()[:3])
+            errors = "; ".join(f"line {e.line}: {e.message}" for e in dtd.error_log.filter_from_errors()[:3])  # type: ignore[attr-defined]
             return 400, f"XML document contained a doctype but failed validation: {errors}"
         identity = tree.findtext("Header/From/Credential/Identity")
         secret = tree.findtext("Header/Sender/Credential/SharedSecret")

@@ -37,7 +37,7 @@ def receiver() -> Iterator[AribaReceiver]:
 
 
 @pytest.fixture
-def server(receiver: AribaReceiver) -> Iterator[AribaReceiver]:
+def server(receiver: AribaReceiver) -> AribaReceiver:
     receiver.reply, receiver.slow, receiver.raw = 200, 0.0, None
     receiver.received.clear()
     return receiver
@@ -58,7 +58,7 @@ def send(
     timeout: float = 5.0,
     ca: bool = True,
     delivery: str = "dlv_1",
-):  # type: ignore[no-untyped-def]
+):
     connector = AribaConnector(ca_file=server.ca_file if ca else None, timeout=timeout)
     try:
         return connector.send(
