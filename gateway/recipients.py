@@ -14,6 +14,8 @@ Everything is ``extra="forbid"``: an unknown field is a mistake the caller shoul
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import re
 import string
@@ -65,7 +67,7 @@ SECRET_NAMES: dict[str, frozenset[str]] = {
     "sftp": frozenset({"password", "private_key", "passphrase"}),
     "email": frozenset({"password"}),
     "ariba": frozenset({"shared_secret"}),
-    "http": frozenset({"bearer_token", "basic_password"}),
+    "http": frozenset({"bearer_token", "basic_password", "hmac_secret"}),
 }
 REMOTE_PATH_FIELDS = frozenset({"invoice_number", "invoice_id", "recipient", "filename"})
 
@@ -82,6 +84,20 @@ _HOST_KEY = re.compile(
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # headers whose value is a credential: they belong in ``secrets`` (sealed), not in settings
 _CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+# headers the HTTP connector computes (framing, idempotency, signature): never from settings
+_RESERVED_HEADERS = frozenset(
+    {
+        "content-type",
+        "content-length",
+        "transfer-encoding",
+        "host",
+        "connection",
+        "idempotency-key",
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+    }
+)
 
 
 class RecipientError(ValueError):
@@ -213,13 +229,31 @@ def _email(value: str) -> str:
     return value
 
 
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
+_PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----")
+
+
+def _ca_pem(value: str | None) -> str | None:
+    if value is not None and _PEM_CERT.search(value) is None:
+        raise ValueError("tls_ca_pem must hold one or more PEM certificates ('-----BEGIN CERTIFICATE-----')")
+    return value
+
+
 class EmailSettings(_Strict):
     to: list[str] = Field(min_length=1)
     from_: str = Field(alias="from")
     smtp_host: str = Field(min_length=1)
     smtp_port: int = Field(default=587, ge=1, le=65535)
+    # STARTTLS on a plain connection (587/25); ``implicit_tls`` is TLS from the first byte
+    # (465) and makes ``starttls`` irrelevant. Neither: plain text, only to a loopback relay.
     starttls: bool = True
+    implicit_tls: bool = False
     username: str | None = None
+    # a private CA to trust instead of the system store (the server certificate is always verified)
+    tls_ca_pem: str | None = None
+    timeout: float = Field(default=30.0, gt=0, le=300)
+    # the template language when the pipeline does not pass the invoice's own (en, fr, de)
+    language: str | None = None
 
     @field_validator("to")
     @classmethod
@@ -235,6 +269,26 @@ class EmailSettings(_Strict):
     @classmethod
     def _smtp_host(cls, value: str) -> str:
         return _host(value)
+
+    @field_validator("tls_ca_pem")
+    @classmethod
+    def _ca(cls, value: str | None) -> str | None:
+        return _ca_pem(value)
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        if value is not None and _LANGUAGE.fullmatch(value) is None:
+            raise ValueError(f"{value!r} is not a language tag (e.g. 'en', 'fr', 'de-AT')")
+        return value
+
+    @model_validator(mode="after")
+    def _no_clear_text_credentials(self) -> EmailSettings:
+        if not (self.starttls or self.implicit_tls) and not _is_loopback(self.smtp_host):
+            raise ValueError(
+                "without starttls or implicit_tls the connection is plain text: only to a loopback host"
+            )
+        return self
 
 
 class AribaIdentity(_Strict):
@@ -258,11 +312,27 @@ class AribaSettings(_Strict):
 class HttpSettings(_Strict):
     url: str
     headers: dict[str, str] = Field(default_factory=dict)
+    # the user name of HTTP basic authentication (its password is the 'basic_password' secret)
+    username: str | None = Field(default=None, min_length=1, max_length=200)
+    tls_ca_pem: str | None = None
+    timeout: float = Field(default=30.0, gt=0, le=300)
 
     @field_validator("url")
     @classmethod
     def _https(cls, value: str) -> str:
         return check_url(value, allow_loopback_http=True)
+
+    @field_validator("username")
+    @classmethod
+    def _user(cls, value: str | None) -> str | None:
+        if value is not None and (":" in value or any(ord(c) < 32 for c in value)):
+            raise ValueError("a basic-auth user name must not contain ':' or control characters")
+        return value
+
+    @field_validator("tls_ca_pem")
+    @classmethod
+    def _ca(cls, value: str | None) -> str | None:
+        return _ca_pem(value)
 
     @field_validator("headers")
     @classmethod
@@ -274,6 +344,8 @@ class HttpSettings(_Strict):
                 raise ValueError(
                     f"header {name!r} carries a credential: use the 'bearer_token' or 'basic_password' secret"
                 )
+            if name.lower() in _RESERVED_HEADERS:
+                raise ValueError(f"header {name!r} is set by the gateway itself")
             if "\r" in header or "\n" in header:
                 raise ValueError(f"header {name!r} contains a line break")
         return value
@@ -332,6 +404,22 @@ class AribaChannel(_Channel):
 class HttpChannel(_Channel):
     type: Literal["http"]
     settings: HttpSettings
+
+    @model_validator(mode="after")
+    def _auth(self) -> HttpChannel:
+        # (both auth secrets at once is refused with its own message by check_required_secrets)
+        basic = "basic_password" in self.secrets and "bearer_token" not in self.secrets
+        if basic and self.settings.username is None:
+            raise ValueError("the 'basic_password' secret needs a 'username' in the http settings")
+        secret = self.secrets.get("hmac_secret")
+        if secret is not None:
+            try:
+                key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+            except (binascii.Error, ValueError):
+                key = b""
+            if len(key) < 16:
+                raise ValueError("the 'hmac_secret' is 'whsec_' + base64 of at least 16 random bytes")
+        return self
 
 
 ChannelIn = Annotated[
