@@ -106,9 +106,9 @@ def _context(box: SecretBox) -> Any:
 
 
 def _connectors() -> dict[str, Any]:
-    from gateway.api.app import _default_connectors
+    from connectors import default_connectors
 
-    return _default_connectors()
+    return dict(default_connectors())
 
 
 def _deliver_now(store: Store, box: SecretBox, *, seconds: float = 30.0) -> None:

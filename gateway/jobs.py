@@ -378,9 +378,9 @@ def send_webhooks(context: JobContext, timestamp: int) -> int:
 
 
 def _default_connectors() -> dict[str, Connector]:
-    from connectors.folder import FolderConnector
+    from connectors import default_connectors
 
-    return {"folder": FolderConnector()}
+    return default_connectors()
 
 
 def worker_options(runtime: Runtime, concurrency: int, **overrides: Any) -> dict[str, Any]:

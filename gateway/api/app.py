@@ -30,9 +30,9 @@ __all__ = ["create_app"]
 
 
 def _default_connectors() -> dict[str, Any]:
-    from connectors.folder import FolderConnector
+    from connectors import default_connectors
 
-    return {"folder": FolderConnector()}
+    return dict(default_connectors())
 
 
 def _start_runner(svc: Services, connectors: Mapping[str, Any] | None) -> None:
