@@ -112,9 +112,9 @@ def invoice_summary(statuses: Iterable[str]) -> str | None:
 
 
 def update_invoice_status(s: Session, invoice_id: str) -> None:
+    invoice = s.get(Invoice, invoice_id)
     statuses = s.scalars(select(Delivery.status).where(Delivery.invoice_id == invoice_id)).all()
     summary = invoice_summary(statuses)
-    invoice = s.get(Invoice, invoice_id)
     if invoice is not None and summary is not None and invoice.status != summary:
         invoice.status = summary
         invoice.updated_at = utcnow()
@@ -241,17 +241,22 @@ def _claim(
         d.status = T.SENDING.value
         d.attempts += 1
         d.updated_at = moment
-        s.flush()  # the optimistic lock: StaleDataError here if another worker moved it first
-        repository.append_event(
+        # The update, the event and the invoice's status go in with one flush (the next query's
+        # autoflush); the optimistic lock raises StaleDataError there if another worker won.
+        repository.append_events(
             s,
-            tenant_id=d.tenant_id,
-            invoice_id=d.invoice_id,
-            delivery_id=d.id,
-            axis="transport",
-            status=T.SENDING.value,
-            previous=previous,
-            source="worker",
-            attempt=d.attempts,
+            [
+                {
+                    "tenant_id": d.tenant_id,
+                    "invoice_id": d.invoice_id,
+                    "delivery_id": d.id,
+                    "axis": "transport",
+                    "status": T.SENDING.value,
+                    "previous": previous,
+                    "source": "worker",
+                    "attempt": d.attempts,
+                }
+            ],
         )
         update_invoice_status(s, d.invoice_id)
         documents = _documents(s, d)
@@ -398,20 +403,24 @@ def _record(
         check_transport(d.status, status)
         d.status = status.value
         d.updated_at = moment
-        repository.append_event(
+        repository.append_events(
             s,
-            tenant_id=d.tenant_id,
-            invoice_id=d.invoice_id,
-            delivery_id=d.id,
-            axis="transport",
-            status=status.value,
-            previous=T.SENDING.value,
-            source=f"channel:{d.channel_type}",
-            raw_code=(raw_code or None) and str(raw_code)[:100],
-            reason=reason,
-            evidence_sha256=evidence,
-            final=status is T.FAILED,
-            attempt=claim.attempt,
+            [
+                {
+                    "tenant_id": d.tenant_id,
+                    "invoice_id": d.invoice_id,
+                    "delivery_id": d.id,
+                    "axis": "transport",
+                    "status": status.value,
+                    "previous": T.SENDING.value,
+                    "source": f"channel:{d.channel_type}",
+                    "raw_code": (raw_code or None) and str(raw_code)[:100],
+                    "reason": reason,
+                    "evidence_sha256": evidence,
+                    "final": status is T.FAILED,
+                    "attempt": claim.attempt,
+                }
+            ],
         )
         update_invoice_status(s, d.invoice_id)
         return status.value

@@ -43,7 +43,7 @@ from formats.invoice import Invoice as CanonicalInvoice
 from formats.invoice import Problem, RoundingRule, check_invoice, load_json
 from formats.invoice.loss import Loss
 from gateway.lifecycle import TransportStatus
-from gateway.store import repository
+from gateway.store import Store, repository
 from gateway.store.models import Delivery, Document, Invoice, Recipient, Tenant, new_id, utcnow
 from schemas.report import Report
 
@@ -63,6 +63,7 @@ __all__ = [
     "detect_content",
     "request_sha256",
     "submit",
+    "submit_to_store",
 ]
 
 log = logging.getLogger(__name__)
@@ -199,12 +200,97 @@ def submit(
     """Run the pipeline (module docstring); the caller's session commits what it stored."""
     s = store_session
     fingerprint = request_sha256(body, recipient_id, inline_recipient)
+    looked = _look_up(s, tenant_id, recipient_id, inline_recipient, idempotency_key, fingerprint)
+    if isinstance(looked, SubmitOutcome):
+        return looked
+    checked = _check(looked, body, content_type, ctx)
+    if isinstance(checked, SubmitOutcome):
+        return checked
+    return _commit(s, tenant_id, checked, idempotency_key, ctx)
+
+
+def submit_to_store(
+    store: Store,
+    tenant_id: str,
+    body: bytes,
+    content_type: str,
+    *,
+    recipient_id: str | None,
+    inline_recipient: RecipientIn | None,
+    idempotency_key: str | None,
+    ctx: PipelineContext,
+) -> SubmitOutcome:
+    """``submit`` in two short units of work instead of one long one (what the API calls).
+
+    Reading, rendering, validating and signing take most of the time and need no database:
+    the idempotency and recipient lookups run in a first session, the store step in a
+    second, so no connection (nor, on PostgreSQL, an open transaction) is held meanwhile.
+    A submission racing another with the same ``Idempotency-Key`` is still decided by the
+    unique constraint when it stores (the savepoint in ``_commit``), as in ``submit``. The
+    invoice (and, accepted, its deliveries: ``invoice.deliveries``) comes back detached,
+    with every column loaded.
+    """
+    fingerprint = request_sha256(body, recipient_id, inline_recipient)
+    with store.session() as s:
+        looked = _look_up(s, tenant_id, recipient_id, inline_recipient, idempotency_key, fingerprint)
+        if isinstance(looked, SubmitOutcome):
+            if looked.invoice is not None:
+                _ = list(looked.invoice.deliveries)  # loaded while the session is open
+            return looked
+    checked = _check(looked, body, content_type, ctx)
+    if isinstance(checked, SubmitOutcome):
+        return checked
+    with store.session() as s:
+        outcome = _commit(s, tenant_id, checked, idempotency_key, ctx)
+        if outcome.invoice is not None:
+            _ = list(outcome.invoice.deliveries)
+        return outcome
+
+
+@dataclass
+class _Lookup:
+    """What the database told ``submit`` before the work that needs no database."""
+
+    recipient: dict[str, Any]
+    fingerprint: str
+    vault_tenant: str  # the key vault's name for the tenant (signing)
+
+
+@dataclass
+class _Checked:
+    """An invoice read, rendered, validated (and signed): ready to store."""
+
+    lookup: _Lookup
+    source: _Source
+    body: bytes
+    rendered: list[_Rendered]
+    report: dict[str, Any]
+
+
+def _look_up(
+    s: Session,
+    tenant_id: str,
+    recipient_id: str | None,
+    inline: RecipientIn | None,
+    idempotency_key: str | None,
+    fingerprint: str,
+) -> _Lookup | SubmitOutcome:
+    """The replay of an earlier submission with this key, else the recipient (plain data)."""
     if idempotency_key is not None:
         previous = repository.find_by_idempotency_key(s, tenant_id, idempotency_key)
         if previous is not None:
             return _replay(previous, fingerprint, idempotency_key)
+    recipient = _recipient(s, tenant_id, recipient_id, inline)
+    vault_tenant = tenant_id
+    if recipient.get("sign_key"):
+        tenant = s.get(Tenant, tenant_id)
+        vault_tenant = tenant.name if tenant is not None else tenant_id
+    return _Lookup(recipient, fingerprint, vault_tenant)
 
-    recipient = _recipient(s, tenant_id, recipient_id, inline_recipient)
+
+def _check(looked: _Lookup, body: bytes, content_type: str, ctx: PipelineContext) -> _Checked | SubmitOutcome:
+    """Read, render, validate and sign: no database; a refusal is the outcome with its report."""
+    recipient = looked.recipient
     source = read_source(body, content_type, ctx.settings.rounding)
     if source.problems or source.invoice is None:
         return SubmitOutcome(False, report=_report_json(source, [], source.problems))
@@ -217,15 +303,29 @@ def submit(
     if problems or any(r.report is not None and not r.report.valid for r in rendered):
         return SubmitOutcome(False, report=_report_json(source, rendered, problems))
     if recipient.get("sign_key"):
-        _sign(s, tenant_id, str(recipient["sign_key"]), rendered, ctx, problems)
+        _sign(looked.vault_tenant, str(recipient["sign_key"]), rendered, ctx, problems)
         if problems:
             return SubmitOutcome(False, report=_report_json(source, rendered, problems))
+    return _Checked(looked, source, body, rendered, _report_json(source, rendered, []))
 
-    report = _report_json(source, rendered, [])
+
+def _commit(
+    s: Session, tenant_id: str, checked: _Checked, idempotency_key: str | None, ctx: PipelineContext
+) -> SubmitOutcome:
+    fingerprint = checked.lookup.fingerprint
     try:
         with s.begin_nested():
             invoice = _store(
-                s, tenant_id, recipient, source, body, rendered, report, fingerprint, idempotency_key, ctx
+                s,
+                tenant_id,
+                checked.lookup.recipient,
+                checked.source,
+                checked.body,
+                checked.rendered,
+                checked.report,
+                fingerprint,
+                idempotency_key,
+                ctx,
             )
     except IntegrityError:
         if idempotency_key is None:
@@ -242,9 +342,9 @@ def submit(
         tenant_id=tenant_id,
         number=invoice.number,
         deliveries=len(invoice.deliveries),
-        formats=[doc.kind for doc in rendered],
+        formats=[doc.kind for doc in checked.rendered],
     )
-    return SubmitOutcome(True, invoice=invoice, report=report)
+    return SubmitOutcome(True, invoice=invoice, report=checked.report)
 
 
 def _replay(previous: Invoice, fingerprint: str, key: str) -> SubmitOutcome:
@@ -469,8 +569,7 @@ def _validate(rendered: Sequence[_Rendered], engine: Validator) -> None:
 
 
 def _sign(
-    s: Session,
-    tenant_id: str,
+    vault_tenant: str,
     key: str,
     rendered: Sequence[_Rendered],
     ctx: PipelineContext,
@@ -488,8 +587,6 @@ def _sign(
             )
         )
         return
-    tenant = s.get(Tenant, tenant_id)
-    vault_tenant = tenant.name if tenant is not None else tenant_id
     try:
         identity = ctx.vault.get(vault_tenant, key)
     except GatewayError as exc:
@@ -591,12 +688,8 @@ def _store(
         created_at=now,
         updated_at=now,
     )
-    s.add(record)
-    s.flush()  # the idempotency key's unique constraint decides a race here, before the rest
-    for doc in rendered:
-        s.add(
-            _document(tenant_id, invoice_id, doc.kind, doc.content, doc.filename, doc.media_type, doc.signed)
-        )
+    report_bytes = json.dumps(report, indent=1, ensure_ascii=False).encode("utf-8")
+    report_sha = _sha(report_bytes)
     source_ext = {"json": ".json", "ubl": ".xml", "cii": ".xml", "facturx": ".pdf"}[source.kind]
     source_media = {
         "json": "application/json",
@@ -604,7 +697,11 @@ def _store(
         "cii": "application/xml",
         "facturx": "application/pdf",
     }[source.kind]
-    s.add(
+    documents = [
+        _document(tenant_id, invoice_id, doc.kind, doc.content, doc.filename, doc.media_type, doc.signed)
+        for doc in rendered
+    ]
+    documents.append(
         _document(
             tenant_id,
             invoice_id,
@@ -614,8 +711,7 @@ def _store(
             source_media,
         )
     )
-    report_bytes = json.dumps(report, indent=1, ensure_ascii=False).encode("utf-8")
-    s.add(
+    documents.append(
         _document(
             tenant_id,
             invoice_id,
@@ -625,9 +721,11 @@ def _store(
             MEDIA_TYPES["report"],
         )
     )
+    deliveries: list[Delivery] = []
+    events: list[dict[str, Any]] = []
     for channel in row.channels or []:
         delivery_id = new_id("dlv")
-        s.add(
+        deliveries.append(
             Delivery(
                 id=delivery_id,
                 tenant_id=tenant_id,
@@ -645,28 +743,36 @@ def _store(
                 updated_at=now,
             )
         )
-        s.flush()
         previous: str | None = None
         for status in (T.ACCEPTED, T.VALIDATING, T.READY, T.QUEUED):
-            repository.append_event(
-                s,
-                tenant_id=tenant_id,
-                invoice_id=invoice_id,
-                delivery_id=delivery_id,
-                axis="transport",
-                status=status.value,
-                previous=previous,
-                source="pipeline",
-                evidence_sha256=_sha(report_bytes) if status is T.READY else None,
+            events.append(
+                {
+                    "tenant_id": tenant_id,
+                    "invoice_id": invoice_id,
+                    "delivery_id": delivery_id,
+                    "axis": "transport",
+                    "status": status.value,
+                    "previous": previous,
+                    "source": "pipeline",
+                    "evidence_sha256": report_sha if status is T.READY else None,
+                }
             )
             previous = status.value
+    # The collections are set in memory (no query reads them back) and go in with one flush:
+    # the ORM orders the inserts (the invoice first, so its idempotency key's unique constraint
+    # decides a race before the rest is written) and batches each table's rows. The events
+    # (no relationship tells the ORM they come after the deliveries) go in with a second.
+    record.documents = documents
+    record.deliveries = deliveries
+    s.add(record)
     s.flush()
-    if s.get_bind().dialect.name == "postgresql":
+    repository.append_events(s, events)
+    s.flush()
+    if deliveries and s.get_bind().dialect.name == "postgresql":
         # the job is inserted in this same transaction: a crash before the commit loses both,
         # after it neither (docs/architecture.md); SQLite's in-process runner polls instead
         from gateway.jobs import defer_delivery
 
-        for delivery in s.query(Delivery).filter_by(invoice_id=invoice_id):
+        for delivery in deliveries:
             defer_delivery(s, delivery.id)
-    s.refresh(record)
     return record

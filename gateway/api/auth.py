@@ -3,10 +3,19 @@
 ``Authorization: Bearer KEY``; the key is looked up by its hash (``repository.
 tenant_for_api_key``). A missing header, another scheme, an unknown or revoked key all get
 the same 401 with ``WWW-Authenticate: Bearer``: the answer never says which keys exist.
+
+A key found valid is remembered for ``KEY_CACHE_SECONDS`` (5 s) by the SHA-256 of the token,
+never the token: a busy client does not cost a database round trip per request. So a
+revoked key (or a deleted tenant) may still be accepted for up to that long by a server
+process that saw it just before; unknown and revoked keys are never cached, so a new key
+works at once.
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -24,6 +33,8 @@ _bearer = HTTPBearer(
     description="The tenant's API key (`gateway tenant create NAME` prints the first one).",
 )
 _MAX_TOKEN = 512
+KEY_CACHE_SECONDS = 5.0
+_KEY_CACHE_SIZE = 1024
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,42 @@ class TenantRef:
 
     id: str
     name: str
+
+
+class _KeyCache:
+    """SHA-256 of a valid token → (tenant, until when); bounded, thread-safe."""
+
+    def __init__(self, ttl: float = KEY_CACHE_SECONDS, size: int = _KEY_CACHE_SIZE) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[TenantRef, float]] = {}
+
+    def get(self, digest: str) -> TenantRef | None:
+        with self._lock:
+            found = self._entries.get(digest)
+            if found is None:
+                return None
+            if found[1] <= time.monotonic():
+                del self._entries[digest]
+                return None
+            return found[0]
+
+    def put(self, digest: str, tenant: TenantRef) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._entries) >= self.size:
+                self._entries = {k: v for k, v in self._entries.items() if v[1] > now}
+                if len(self._entries) >= self.size:
+                    self._entries.clear()
+            self._entries[digest] = (tenant, now + self.ttl)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_cache = _KeyCache()
 
 
 def _unauthorized(detail: str) -> ApiProblem:
@@ -48,13 +95,20 @@ def current_tenant(
     token = credentials.credentials.strip()
     if len(token) > _MAX_TOKEN:
         raise _unauthorized("the API key is not valid")
+    # per store: tests run several applications (databases) in one process
+    digest = f"{id(svc.store)}:{hashlib.sha256(token.encode('utf-8', 'replace')).hexdigest()}"
+    cached = _cache.get(digest)
+    if cached is not None:
+        return cached
     from gateway.store import repository
 
     with svc.session() as session:
         tenant = repository.tenant_for_api_key(session, token)
         if tenant is None:
             raise _unauthorized("the API key is not valid")
-        return TenantRef(id=tenant.id, name=tenant.name)
+        found = TenantRef(id=tenant.id, name=tenant.name)
+    _cache.put(digest, found)
+    return found
 
 
 CurrentTenant = Annotated[TenantRef, Depends(current_tenant)]

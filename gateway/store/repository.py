@@ -24,7 +24,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -62,6 +62,7 @@ __all__ = [
     "Conflict",
     "InvalidCursor",
     "append_event",
+    "append_events",
     "create_api_key",
     "create_recipient",
     "create_tenant",
@@ -95,6 +96,7 @@ _KEY_BYTES = 32
 _KEY_LENGTH = len(API_KEY_PREFIX) + 43  # 32 bytes → 43 base64url characters without padding
 _LOOKUP_PREFIX = 12
 MAX_PAGE = 500
+_HOOKS = "gateway.active_webhooks"
 
 
 class Conflict(Exception):
@@ -442,6 +444,94 @@ def _event_payload(event: Event) -> dict[str, Any]:
     }
 
 
+def _active_webhooks(s: Session, tenant_id: str) -> list[str]:
+    """The tenant's active webhook ids, looked up once per transaction (several events share it).
+
+    Kept in ``s.info`` for the session's current transaction only: the next transaction looks
+    again, and ``create_webhook`` / ``deactivate_webhook`` forget it at once.
+    """
+    key = (_HOOKS, tenant_id)
+    transaction = s.get_transaction()
+    cached = s.info.get(key)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        return list(cached[1])
+    hooks = list(
+        s.scalars(select(Webhook.id).where(Webhook.tenant_id == tenant_id, Webhook.active.is_(True))).all()
+    )
+    s.info[key] = (s.get_transaction(), hooks)
+    return list(hooks)
+
+
+def _forget_webhooks(s: Session, tenant_id: str) -> None:
+    s.info.pop((_HOOKS, tenant_id), None)
+
+
+def _new_event(
+    *,
+    tenant_id: str,
+    invoice_id: str,
+    delivery_id: str | None,
+    axis: str,
+    status: str,
+    previous: str | None,
+    source: str,
+    raw_code: str | None = None,
+    reason: str | None = None,
+    evidence_sha256: str | None = None,
+    final: bool = False,
+    attempt: int | None = None,
+) -> Event:
+    if axis not in _STATUSES:
+        raise ValueError(f"unknown axis {axis!r}: 'transport' or 'business'")
+    if status not in _STATUSES[axis]:
+        raise ValueError(f"{status!r} is not a {axis} status")
+    return Event(
+        tenant_id=tenant_id,
+        invoice_id=invoice_id,
+        delivery_id=delivery_id,
+        axis=axis,
+        status=status,
+        previous=previous,
+        source=source,
+        raw_code=raw_code,
+        reason=reason,
+        evidence_sha256=evidence_sha256,
+        final=final,
+        attempt=attempt,
+        created_at=utcnow(),
+    )
+
+
+def _outbox(s: Session, events: Sequence[Event]) -> None:
+    """One ``WebhookMessage`` per (active webhook, event); the events have their ids (flushed)."""
+    by_tenant: dict[str, list[str]] = {}
+    messages = []
+    for event in events:
+        if event.tenant_id not in by_tenant:
+            by_tenant[event.tenant_id] = _active_webhooks(s, event.tenant_id)
+        hooks = by_tenant[event.tenant_id]
+        if not hooks:
+            continue
+        payload = _event_payload(event)
+        messages += [
+            WebhookMessage(
+                id=new_id("msg"),
+                tenant_id=event.tenant_id,
+                webhook_id=hook,
+                event_id=event.id,
+                payload=payload,
+                status="pending",
+                attempts=0,
+                next_attempt_at=event.created_at,
+                created_at=event.created_at,
+            )
+            for hook in hooks
+        ]
+    if messages:
+        s.add_all(messages)
+        s.flush()
+
+
 def append_event(
     s: Session,
     *,
@@ -459,11 +549,7 @@ def append_event(
     attempt: int | None = None,
 ) -> Event:
     """Insert one event and its webhook outbox rows (same transaction; never an update)."""
-    if axis not in _STATUSES:
-        raise ValueError(f"unknown axis {axis!r}: 'transport' or 'business'")
-    if status not in _STATUSES[axis]:
-        raise ValueError(f"{status!r} is not a {axis} status")
-    event = Event(
+    event = _new_event(
         tenant_id=tenant_id,
         invoice_id=invoice_id,
         delivery_id=delivery_id,
@@ -476,31 +562,26 @@ def append_event(
         evidence_sha256=evidence_sha256,
         final=final,
         attempt=attempt,
-        created_at=utcnow(),
     )
     s.add(event)
     s.flush()  # the id goes into the payload and the outbox rows
-    hooks = s.scalars(
-        select(Webhook.id).where(Webhook.tenant_id == tenant_id, Webhook.active.is_(True))
-    ).all()
-    if hooks:
-        payload = _event_payload(event)
-        s.add_all(
-            WebhookMessage(
-                id=new_id("msg"),
-                tenant_id=tenant_id,
-                webhook_id=hook,
-                event_id=event.id,
-                payload=payload,
-                status="pending",
-                attempts=0,
-                next_attempt_at=event.created_at,
-                created_at=event.created_at,
-            )
-            for hook in hooks
-        )
-        s.flush()
+    _outbox(s, [event])
     return event
+
+
+def append_events(s: Session, events: Sequence[Mapping[str, Any]]) -> list[Event]:
+    """``append_event`` for several events (each a mapping of its keyword arguments) at once.
+
+    All are checked before any is added. Without an active webhook nothing is flushed: the
+    events go in with the caller's next flush (one batch with whatever else it writes) and
+    get their ids then; with webhooks they are flushed here, for the outbox rows' payloads.
+    """
+    rows = [_new_event(**dict(e)) for e in events]
+    s.add_all(rows)
+    if rows and any(_active_webhooks(s, t) for t in {row.tenant_id for row in rows}):
+        s.flush()
+        _outbox(s, rows)
+    return rows
 
 
 def put_evidence(s: Session, tenant_id: str, content: bytes, media_type: str) -> str:
@@ -546,6 +627,7 @@ def create_webhook(s: Session, tenant_id: str, url: str, box: SecretBox) -> tupl
     )
     s.add(webhook)
     s.flush()
+    _forget_webhooks(s, tenant_id)
     return webhook, secret
 
 
@@ -570,6 +652,7 @@ def deactivate_webhook(s: Session, tenant_id: str, webhook_id: str) -> Webhook |
     if webhook is not None:
         webhook.active = False
         s.flush()
+        _forget_webhooks(s, tenant_id)
     return webhook
 
 

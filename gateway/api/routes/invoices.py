@@ -143,46 +143,40 @@ def _submit(
     inline: RecipientIn | None,
     key: str | None,
 ) -> tuple[bool, dict[str, Any]]:
+    """The pipeline in two short units of work (``pipeline.submit_to_store``): no database
+    connection is held while the invoice is rendered and validated."""
     ctx = svc.pipeline_context
-    with svc.session() as s:
-        try:
-            outcome = pipeline.submit(
-                s,
-                tenant_id,
-                body,
-                content_type,
-                recipient_id=recipient_id,
-                inline_recipient=inline,
-                idempotency_key=key,
-                ctx=ctx,
-            )
-        except pipeline.RecipientNotFound as exc:
-            raise ApiProblem(404, str(exc), kind="unknown-recipient", title="Unknown recipient") from None
-        except pipeline.IdempotencyConflict as exc:
-            raise ApiProblem(
-                409,
-                str(exc),
-                kind="idempotency-conflict",
-                title="Idempotency-Key reused",
-                invoice=exc.invoice_id,
-            ) from None
-        except pipeline.InputError as exc:
-            status = exc.status if exc.status in (415, 422) else 422
-            raise ApiProblem(
-                status, str(exc), kind="unsupported-media-type" if status == 415 else "unreadable-document"
-            ) from None
-        if not outcome.accepted or outcome.invoice is None:
-            return False, outcome.report or {}
-        invoice = outcome.invoice
-        deliveries = list(
-            s.scalars(
-                select(Delivery)
-                .where(Delivery.tenant_id == tenant_id, Delivery.invoice_id == invoice.id)
-                .order_by(Delivery.created_at, Delivery.id)
-            )
+    try:
+        outcome = pipeline.submit_to_store(
+            svc.store,
+            tenant_id,
+            body,
+            content_type,
+            recipient_id=recipient_id,
+            inline_recipient=inline,
+            idempotency_key=key,
+            ctx=ctx,
         )
-        answer = accepted_json(invoice, deliveries, replay=outcome.replay)
-    return True, answer
+    except pipeline.RecipientNotFound as exc:
+        raise ApiProblem(404, str(exc), kind="unknown-recipient", title="Unknown recipient") from None
+    except pipeline.IdempotencyConflict as exc:
+        raise ApiProblem(
+            409,
+            str(exc),
+            kind="idempotency-conflict",
+            title="Idempotency-Key reused",
+            invoice=exc.invoice_id,
+        ) from None
+    except pipeline.InputError as exc:
+        status = exc.status if exc.status in (415, 422) else 422
+        raise ApiProblem(
+            status, str(exc), kind="unsupported-media-type" if status == 415 else "unreadable-document"
+        ) from None
+    if not outcome.accepted or outcome.invoice is None:
+        return False, outcome.report or {}
+    invoice = outcome.invoice
+    deliveries = sorted(invoice.deliveries, key=lambda d: (d.created_at, d.id))
+    return True, accepted_json(invoice, deliveries, replay=outcome.replay)
 
 
 @router.post(
