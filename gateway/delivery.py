@@ -261,6 +261,7 @@ def _claim(
         update_invoice_status(s, d.invoice_id)
         documents = _documents(s, d)
         secrets, problem = _secrets(s, d, box)
+        values = _invoice_values(s, d)
         if not documents and problem is None:
             problem = "the delivery has none of its documents stored"
         return _Claim(
@@ -272,11 +273,31 @@ def _claim(
             max_attempts=d.max_attempts,
             version=d.version,
             payload_id=d.payload_id,
-            settings={**d.settings, "payload_id": d.payload_id},
+            # what the invoice says, for remote path templates (SFTP) and message texts (email);
+            # the channel's own settings win where both name a key
+            settings={**values, **d.settings, "payload_id": d.payload_id},
             documents=documents,
             secrets=secrets,
             problem=problem,
         )
+
+
+def _invoice_values(s: Session, d: Delivery) -> dict[str, Any]:
+    """Invoice number and id, recipient name, amount due, currency, issue date (no secrets)."""
+    invoice = s.get(Invoice, d.invoice_id)
+    if invoice is None:
+        return {}
+    recipient = s.get(Recipient, invoice.recipient_id) if invoice.recipient_id else None
+    values: dict[str, Any] = {
+        "invoice_number": invoice.number,
+        "invoice_id": invoice.id,
+        "recipient": recipient.name if recipient is not None else None,
+        "amount_due": invoice.amount_due,
+        "currency": invoice.currency,
+        "issue_date": invoice.issue_date,
+        "buyer_name": invoice.buyer_name,
+    }
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def _documents(s: Session, d: Delivery) -> list[OutgoingDocument]:

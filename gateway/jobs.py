@@ -439,6 +439,9 @@ def run_worker(
     finally:
         if stop_metrics is not None:
             stop_metrics()
+        from gateway.runner import close_connectors
+
+        close_connectors(runtime.connectors)
         _log.info("worker.stopped")
 
 

@@ -76,6 +76,7 @@ MEDIA_TYPES = {
     "pdf": "application/pdf",
     "json": "application/json",
     "report": "application/json",
+    "cxml": "text/xml",
 }
 ACCEPTED_CONTENT_TYPES = frozenset(
     {
@@ -170,6 +171,9 @@ class _Rendered:
     media_type: str
     report: Report | None = None
     signed: bool = False
+    # a document made for one channel's delivery (cXML: its payloadID names the delivery)
+    channel: str | None = None
+    delivery_id: str | None = None
 
 
 # ---------------------------------------------------------------- entry point
@@ -298,6 +302,7 @@ def _check(looked: _Lookup, body: bytes, content_type: str, ctx: PipelineContext
     formats = _formats(recipient, source.kind)
     problems: list[Problem] = []
     rendered = _render(source, body, formats, ctx, problems)
+    rendered += _render_cxml(source, recipient, ctx, problems)
     if not problems:
         _validate(rendered, ctx.engine)
     if problems or any(r.report is not None and not r.report.valid for r in rendered):
@@ -492,6 +497,7 @@ def _filename(number: str, kind: str) -> str:
         "facturx": ".pdf",
         "pdf": "-readable.pdf",
         "report": "-report.json",
+        "cxml": "-cxml.xml",
     }[kind]
     return f"{stem}{suffix}"
 
@@ -548,6 +554,60 @@ def _render(
     return out
 
 
+def _render_cxml(
+    source: _Source, recipient: Mapping[str, Any], ctx: PipelineContext, problems: list[Problem]
+) -> list[_Rendered]:
+    """The cXML InvoiceDetailRequest for the recipient's Ariba channel, if it has one.
+
+    cXML carries the delivery itself (payloadID, timestamp, the channel's credentials and
+    SharedSecret), so it is rendered per Ariba channel with the delivery id reserved here,
+    and stored with the invoice: every attempt of that delivery sends the same bytes.
+    """
+    channels = [c for c in recipient["channels"] if c.get("type") == "ariba"]
+    if not channels:
+        return []
+    if len(channels) > 1:
+        problems.append(Problem("$.recipient.channels", "one Ariba channel per recipient", rule="channels"))
+        return []
+    from formats import cxml
+
+    invoice = source.invoice
+    assert invoice is not None
+    channel = channels[0]
+    name = str(channel.get("name") or "ariba")
+    row: Recipient | None = recipient.get("row")
+    if row is not None:
+        secrets = repository.recipient_secrets(row, ctx.box).get(name, {})
+    else:
+        inline = recipient["inline"]
+        secrets = next((dict(c.secrets) for c in inline.channels if c.name == name), {})
+    settings = dict(channel.get("settings") or {})
+    delivery_id = new_id("dlv")
+    try:
+        content = cxml.to_cxml(
+            invoice,
+            payload_id=cxml.payload_id(delivery_id),
+            timestamp=utcnow(),
+            sender={**settings, "shared_secret": secrets.get("shared_secret", "")},
+            deployment_mode=str(settings.get("deployment_mode", "production")),
+            rounding=ctx.settings.rounding,
+            keep_supplied=source.kind != "json",
+        )
+    except SerializeError as exc:
+        problems.extend(exc.problems or [Problem("$ (cxml)", str(exc), rule="render")])
+        return []
+    return [
+        _Rendered(
+            "cxml",
+            content,
+            _filename(invoice.number, "cxml"),
+            MEDIA_TYPES["cxml"],
+            channel=name,
+            delivery_id=delivery_id,
+        )
+    ]
+
+
 def _cii_profile(invoice: CanonicalInvoice, name: str | None) -> Any:
     from formats import cii
 
@@ -562,7 +622,9 @@ def _validate(rendered: Sequence[_Rendered], engine: Validator) -> None:
     from gateway.metrics import observe_validation
 
     for doc in rendered:
-        if doc.kind != "pdf":
+        # the readable PDF carries no XML; cXML has no official rule set (its DTD is checked
+        # by the tests: the gateway never fetches DTDs at run time)
+        if doc.kind not in ("pdf", "cxml"):
             started = time.perf_counter()
             doc.report = engine.validate(doc.content, doc.filename)
             observe_validation(time.perf_counter() - started)
@@ -593,6 +655,8 @@ def _sign(
         problems.append(Problem("$.sign_key", f"cannot use signing key {key!r}: {exc}", rule="signature"))
         return
     for doc in rendered:
+        if doc.kind == "cxml":  # Ariba authenticates the channel (SharedSecret), not the document
+            continue
         try:
             doc.content = sign(doc.content, identity)
         except (SigningError, InvoiceInputError) as exc:
@@ -648,6 +712,12 @@ def _document(
         content=content,
         signed=signed,
     )
+
+
+def cxml_payload_id(delivery_id: str) -> str:
+    from formats.cxml import payload_id
+
+    return payload_id(delivery_id)
 
 
 def _store(
@@ -723,8 +793,12 @@ def _store(
     )
     deliveries: list[Delivery] = []
     events: list[dict[str, Any]] = []
+    per_channel = {doc.channel: doc for doc in rendered if doc.channel is not None}
     for channel in row.channels or []:
-        delivery_id = new_id("dlv")
+        made_for = per_channel.get(str(channel.get("name")))
+        delivery_id = made_for.delivery_id if made_for is not None and made_for.delivery_id else new_id("dlv")
+        # a document rendered for one channel (cXML) goes only there; the others get the rest
+        channel_kinds = [made_for.kind] if made_for is not None else [k for k in kinds if k != "cxml"]
         deliveries.append(
             Delivery(
                 id=delivery_id,
@@ -733,12 +807,13 @@ def _store(
                 channel_type=str(channel.get("type")),
                 channel_name=str(channel.get("name") or channel.get("type")),
                 settings=dict(channel.get("settings") or {}),
-                document_kinds=kinds,
+                document_kinds=channel_kinds,
                 status=T.QUEUED.value,
                 attempts=0,
                 max_attempts=ctx.settings.max_attempts,
                 next_attempt_at=now,
-                payload_id=f"{delivery_id}@gateway",
+                # the cXML payloadID for Ariba (its status updates name it), a stable id elsewhere
+                payload_id=cxml_payload_id(delivery_id),
                 created_at=now,
                 updated_at=now,
             )

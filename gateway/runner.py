@@ -118,6 +118,17 @@ def run_due_once(
     }
 
 
+def close_connectors(connectors: Mapping[str, Connector]) -> None:
+    """Close the connectors' pooled connections (SFTP, SMTP, HTTPS) at shutdown."""
+    for connector in connectors.values():
+        close = getattr(connector, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception as exc:  # shutting down: note it and go on
+                log.warning("closing the %s connector: %s", type(connector).__name__, type(exc).__name__)
+
+
 class WebhookPump:
     """Sends the due status webhooks every ``interval`` seconds in a background thread.
 
@@ -215,6 +226,7 @@ class InProcessRunner:
                 wait(pending, timeout=max(0.0, timeout))
             stopped = stopped and all(f.done() for f in pending)
             self._pool = None
+        close_connectors(self.connectors)
         return stopped
 
     def __enter__(self) -> InProcessRunner:

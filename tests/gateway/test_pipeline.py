@@ -127,7 +127,7 @@ def test_a_json_invoice_is_rendered_validated_stored_and_delivered_to_a_folder(
         [delivery] = invoice.deliveries
         assert delivery.status == "queued"
         assert delivery.document_kinds == ["ubl"]
-        assert delivery.payload_id == f"{delivery.id}@gateway"
+        assert delivery.payload_id == f"{delivery.id}@einvoice-gateway"
         events = [(e.previous, e.status) for e in repository.list_events(s, tenant_id, invoice_id)]
         assert events == [
             (None, "accepted"),
@@ -418,3 +418,52 @@ def test_a_peppol_ubl_the_signer_refuses_is_a_problem_not_a_crash(
     assert problem["rule"] == "signature"
     assert "Peppol" in problem["message"]
     assert _counts(store) == before
+
+
+def test_an_ariba_channel_gets_its_own_cxml_and_is_delivered_to_a_dtd_checking_receiver(
+    store: Store, tenant_id: str, ctx: PipelineContext, box: SecretBox, tmp_path: Path
+) -> None:
+    """cXML is rendered per Ariba delivery (payloadID = that delivery), the folder gets the rest."""
+    from connectors.ariba import AribaConnector
+    from connectors.folder import FolderConnector
+    from formats.cxml import payload_id
+    from gateway.runner import run_due_once
+    from tests.connectors.ariba_receiver import AribaReceiver
+    from tests.formats.cxml.conftest import CREDENTIALS, DTD_PATH, MISSING_CXML
+
+    if not DTD_PATH.is_file():
+        pytest.skip(MISSING_CXML)
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    with AribaReceiver(DTD_PATH) as receiver:
+        ariba = {
+            "type": "ariba",
+            "name": "ariba",
+            "settings": {
+                "url": receiver.url,
+                **{k: v for k, v in CREDENTIALS.items() if k != "shared_secret"},
+                "deployment_mode": "test",
+            },
+            "secrets": {"shared_secret": receiver.shared_secret},
+        }
+        data = _recipient_in(folder).model_dump(mode="json", by_alias=True)
+        data["channels"].append(ariba)
+        recipient_id = _recipient(store, tenant_id, RecipientIn.model_validate(data), box)
+        outcome = _submit(store, tenant_id, _example(), ctx, recipient_id=recipient_id)
+        assert outcome.accepted, outcome.report
+        ariba_connector = AribaConnector(ca_file=receiver.ca_file)
+        try:
+            results = run_due_once(store, {"ariba": ariba_connector, "folder": FolderConnector()}, box)
+        finally:
+            ariba_connector.close()
+        assert sorted(results.values()) == ["delivered", "delivered"], results
+        with store.session() as s:
+            invoice = repository.get_invoice(s, tenant_id, outcome.invoice.id if outcome.invoice else "")
+            assert invoice is not None
+            by_type = {d.channel_type: d for d in invoice.deliveries}
+            assert by_type["ariba"].document_kinds == ["cxml"]
+            assert "cxml" not in by_type["folder"].document_kinds
+            assert by_type["ariba"].payload_id == payload_id(by_type["ariba"].id)
+            assert by_type["ariba"].remote_reference == by_type["ariba"].payload_id
+        [sent] = receiver.received
+        assert by_type["ariba"].payload_id.encode() in sent
