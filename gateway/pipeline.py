@@ -714,6 +714,29 @@ def _document(
     )
 
 
+def _channel_settings(
+    channel: Mapping[str, Any], invoice: CanonicalInvoice, amount_due: Decimal | None, ctx: PipelineContext
+) -> dict[str, Any]:
+    """The channel's settings as stored on the delivery; an email channel also gets what its
+    subject and body say (the invoice's language, seller, amount and due date), the channel's
+    own settings winning where both name a key."""
+    settings = dict(channel.get("settings") or {})
+    if channel.get("type") != "email":
+        return settings
+    from formats.pdf.labels import default_language
+
+    address = invoice.seller.address
+    values: dict[str, Any] = {
+        "language": ctx.settings.language or default_language(address.country_code, address.post_code),
+        "invoice_number": invoice.number,
+        "seller_name": invoice.seller.name,
+        "currency": str(invoice.currency_code),
+        "amount_due": str(amount_due) if amount_due is not None else None,
+        "due_date": invoice.due_date.isoformat() if invoice.due_date else None,
+    }
+    return {**{k: v for k, v in values.items() if v is not None}, **settings}
+
+
 def cxml_payload_id(delivery_id: str) -> str:
     from formats.cxml import payload_id
 
@@ -806,7 +829,7 @@ def _store(
                 invoice_id=invoice_id,
                 channel_type=str(channel.get("type")),
                 channel_name=str(channel.get("name") or channel.get("type")),
-                settings=dict(channel.get("settings") or {}),
+                settings=_channel_settings(channel, invoice, source.amount_due, ctx),
                 document_kinds=channel_kinds,
                 status=T.QUEUED.value,
                 attempts=0,

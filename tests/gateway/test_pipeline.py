@@ -467,3 +467,58 @@ def test_an_ariba_channel_gets_its_own_cxml_and_is_delivered_to_a_dtd_checking_r
             assert by_type["ariba"].remote_reference == by_type["ariba"].payload_id
         [sent] = receiver.received
         assert by_type["ariba"].payload_id.encode() in sent
+
+
+def test_an_email_channel_sends_the_documents_with_a_text_in_the_invoice_s_language(
+    store: Store, tenant_id: str, ctx: PipelineContext, box: SecretBox, tmp_path: Path
+) -> None:
+    """JSON in → UBL + Factur-X stored → one mail over STARTTLS+AUTH with both, byte for byte."""
+    import email
+
+    from connectors.email import EmailConnector
+    from gateway.runner import run_due_once
+    from tests.connectors.smtpd import PASSWORD, USER, smtp_server, tls_material
+
+    with smtp_server("starttls") as server:
+        channel = {
+            "type": "email",
+            "name": "ap-mailbox",
+            "settings": {
+                "to": ["ap@buyer.example"],
+                "from": "invoices@seller.example",
+                "smtp_host": server.host,
+                "smtp_port": server.port,
+                "username": USER,
+                "tls_ca_pem": tls_material().ca_pem,
+                "timeout": 5,
+            },
+            "secrets": {"password": PASSWORD},
+        }
+        formats = [{"kind": "ubl", "profile": "en16931"}, {"kind": "facturx", "profile": "en16931"}]
+        data = _recipient_in(tmp_path, formats=formats).model_dump(mode="json", by_alias=True)
+        data["channels"] = [channel]
+        recipient_id = _recipient(store, tenant_id, RecipientIn.model_validate(data), box)
+        outcome = _submit(store, tenant_id, _example(), ctx, recipient_id=recipient_id)
+        assert outcome.accepted, outcome.report
+        connector = EmailConnector()
+        try:
+            assert list(run_due_once(store, {"email": connector}, box).values()) == ["delivered"]
+        finally:
+            connector.close()
+        [received] = server.handler.messages
+    message = email.message_from_bytes(received.content)
+    number = json.loads(_example())["number"]
+    assert number in str(message["Subject"])
+    body = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+    payload = body.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    assert "Rechnung" in payload.decode()  # a German seller: the text is German
+    with store.session() as s:
+        assert outcome.invoice is not None
+        row = repository.get_invoice(s, tenant_id, outcome.invoice.id)
+        assert row is not None
+        stored = {d.filename: d.content for d in row.documents}
+    attached = {str(p.get_filename()): p.get_payload(decode=True) for p in message.walk() if p.get_filename()}
+    assert attached
+    assert all(stored[name] == content for name, content in attached.items())
+    assert {name.rsplit(".", 1)[1] for name in attached} == {"xml", "pdf"}
