@@ -4,10 +4,10 @@
 serve``) or by a procrastinate task (PostgreSQL, ``gateway worker``). It never holds a
 transaction open while talking to the other side:
 
-1. **Claim** (transaction 1): ``queued``/``retrying`` → ``sending``, ``attempts`` + 1, with
-   the delivery's optimistic lock. Two workers claiming the same delivery: one update
-   matches the version, the other's does not (``StaleDataError``) and it walks away. The
-   documents and the channel's secrets are read here, then the claim commits.
+1. **Claim** (transaction 1): ``queued``/``retrying`` → ``sending``, ``attempts`` + 1,
+   ``version`` + 1, by one guarded UPDATE (it matches only a claimable, due delivery): two
+   workers claiming the same delivery, one matches and the other finds it ``sending`` and
+   walks away. The documents and the channel's secrets are read here, then the claim commits.
 2. **Send**, outside any transaction, through the channel's connector.
 3. **Record** (transaction 2): ``delivered`` (the remote reference, the evidence), ``retrying``
    (a transient error: exponential backoff with full jitter, ``next_attempt_at``), or
@@ -30,9 +30,9 @@ import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, Table, bindparam, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -224,109 +224,208 @@ def run_delivery(
     return outcome
 
 
+_DELIVERIES = cast(Table, Delivery.__table__)
+_INVOICES = cast(Table, Invoice.__table__)
+_RECIPIENTS = cast(Table, Recipient.__table__)
+_DOCUMENTS = cast(Table, Document.__table__)
+_CLAIMED = (
+    _DELIVERIES.c.tenant_id,
+    _DELIVERIES.c.invoice_id,
+    _DELIVERIES.c.channel_type,
+    _DELIVERIES.c.channel_name,
+    _DELIVERIES.c.settings,
+    _DELIVERIES.c.document_kinds,
+    _DELIVERIES.c.attempts,
+    _DELIVERIES.c.max_attempts,
+    _DELIVERIES.c.version,
+    _DELIVERIES.c.payload_id,
+)
+
+
+_D, _I, _R, _DOC = _DELIVERIES.c, _INVOICES.c, _RECIPIENTS.c, _DOCUMENTS.c
+_MOMENT = bindparam("moment", type_=_D.updated_at.type)
+# The hot path's statements, built once (building them was a good part of their cost).
+_STATUS_OF = select(_D.status).where(_D.id == bindparam("delivery_id"))
+_STATUSES_OF_INVOICE = select(_D.status).where(_D.invoice_id == bindparam("invoice_id"))
+_SET_INVOICE_STATUS = (
+    update(_INVOICES)
+    .where(_I.id == bindparam("invoice_id"), _I.status != bindparam("summary"))
+    .values(status=bindparam("summary"), updated_at=_MOMENT)
+)
+
+
+def _claim_statement(status: TransportStatus) -> Any:
+    guard = [_D.id == bindparam("delivery_id"), _D.status == status.value]
+    if status is T.RETRYING:  # due: a queued delivery is claimed whatever its next_attempt_at
+        guard.append(or_(_D.next_attempt_at.is_(None), _D.next_attempt_at <= _MOMENT))
+    return (
+        update(_DELIVERIES)
+        .where(*guard)
+        .values(
+            status=T.SENDING.value,
+            attempts=_D.attempts + 1,
+            version=_D.version + 1,
+            updated_at=_MOMENT,
+        )
+        .returning(*_CLAIMED)
+    )
+
+
+_CLAIMS = tuple((status, _claim_statement(status)) for status in (T.QUEUED, T.RETRYING))
+_DOCUMENTS_OF = select(_DOC.kind, _DOC.filename, _DOC.content, _DOC.media_type).where(
+    _DOC.invoice_id == bindparam("invoice_id"),
+    _DOC.tenant_id == bindparam("tenant_id"),
+    _DOC.kind.in_(bindparam("kinds", expanding=True)),
+)
+_INVOICE_AND_RECIPIENT = (
+    select(
+        _I.id,
+        _I.number,
+        _I.amount_due,
+        _I.currency,
+        _I.issue_date,
+        _I.buyer_name,
+        _I.recipient_id,
+        _R.id.label("rcp_id"),
+        _R.name.label("rcp_name"),
+        _R.tenant_id.label("rcp_tenant"),
+        _R.secrets.label("rcp_secrets"),
+    )
+    .select_from(_INVOICES.outerjoin(_RECIPIENTS, _R.id == _I.recipient_id))
+    .where(_I.id == bindparam("invoice_id"))
+)
+
+
+def _record_statement(*columns: str) -> Any:
+    """Guarded like the claim: still ``sending`` at the version the claim left."""
+    return (
+        update(_DELIVERIES)
+        .where(
+            _D.id == bindparam("delivery_id"),
+            _D.status == T.SENDING.value,
+            _D.version == bindparam("claimed_version"),
+        )
+        .values(
+            status=bindparam("new_status"),
+            updated_at=_MOMENT,
+            version=_D.version + 1,
+            **{name: bindparam(f"new_{name}", type_=_D[name].type) for name in columns},
+        )
+    )
+
+
+_RECORD_DELIVERED = _record_statement("remote_reference", "last_error", "next_attempt_at")
+_RECORD_NOT_DELIVERED = _record_statement("last_error", "next_attempt_at")
+
+
+def _refresh_invoice_status(s: Session, invoice_id: str) -> None:
+    """``update_invoice_status`` in Core: the summary written only when it changes."""
+    statuses = s.scalars(_STATUSES_OF_INVOICE, {"invoice_id": invoice_id}).all()
+    summary = invoice_summary(statuses)
+    if summary is not None:
+        s.execute(_SET_INVOICE_STATUS, {"invoice_id": invoice_id, "summary": summary, "moment": utcnow()})
+
+
 def _claim(
     store: Store, delivery_id: str, box: SecretBox, now: Callable[[], datetime]
 ) -> _Claim | str | None:
     with store.session() as s:
-        d = s.get(Delivery, delivery_id)
-        if d is None:
-            return None
-        if d.status not in CLAIMABLE:
-            return d.status
         moment = now()
-        if d.status == T.RETRYING.value and d.next_attempt_at is not None and d.next_attempt_at > moment:
-            return d.status  # not due yet
-        check_transport(d.status, T.SENDING)
-        previous = d.status
-        d.status = T.SENDING.value
-        d.attempts += 1
-        d.updated_at = moment
-        # The update, the event and the invoice's status go in with one flush (the next query's
-        # autoflush); the optimistic lock raises StaleDataError there if another worker won.
-        repository.append_events(
+        # One guarded UPDATE is the claim (Core, no unit of work): it matches only while the
+        # delivery is queued, or retrying and due; of two workers, one matches and the other
+        # finds it ``sending``. ``version`` goes up as the ORM's optimistic lock expects.
+        # Queued (the usual case) is tried first: the status it had is the one that matched.
+        row = None
+        previous: TransportStatus | None = None
+        for claimable, statement in _CLAIMS:
+            row = s.execute(statement, {"delivery_id": delivery_id, "moment": moment}).one_or_none()
+            if row is not None:
+                previous = claimable
+                break
+        if row is None or previous is None:
+            # missing, not claimable, not due yet, or another worker's claim won
+            status: str | None = s.scalar(_STATUS_OF, {"delivery_id": delivery_id})
+            if status == T.SENDING.value:
+                log.info("delivery %s: claimed by another worker", delivery_id)
+            return status
+        check_transport(previous.value, T.SENDING)
+        repository.insert_events(
             s,
             [
                 {
-                    "tenant_id": d.tenant_id,
-                    "invoice_id": d.invoice_id,
-                    "delivery_id": d.id,
+                    "tenant_id": row.tenant_id,
+                    "invoice_id": row.invoice_id,
+                    "delivery_id": delivery_id,
                     "axis": "transport",
                     "status": T.SENDING.value,
-                    "previous": previous,
+                    "previous": previous.value,
                     "source": "worker",
-                    "attempt": d.attempts,
+                    "attempt": row.attempts,
                 }
             ],
         )
-        update_invoice_status(s, d.invoice_id)
-        documents = _documents(s, d)
-        secrets, problem = _secrets(s, d, box)
-        values = _invoice_values(s, d)
+        _refresh_invoice_status(s, row.invoice_id)
+        documents = _documents(s, row.tenant_id, row.invoice_id, list(row.document_kinds or []))
+        values, secrets, problem = _invoice_and_secrets(
+            s, row.tenant_id, row.invoice_id, row.channel_name, box
+        )
         if not documents and problem is None:
             problem = "the delivery has none of its documents stored"
         return _Claim(
-            delivery_id=d.id,
-            tenant_id=d.tenant_id,
-            invoice_id=d.invoice_id,
-            channel_type=d.channel_type,
-            attempt=d.attempts,
-            max_attempts=d.max_attempts,
-            version=d.version,
-            payload_id=d.payload_id,
+            delivery_id=delivery_id,
+            tenant_id=row.tenant_id,
+            invoice_id=row.invoice_id,
+            channel_type=row.channel_type,
+            attempt=row.attempts,
+            max_attempts=row.max_attempts,
+            version=row.version,
+            payload_id=row.payload_id,
             # what the invoice says, for remote path templates (SFTP) and message texts (email);
             # the channel's own settings win where both name a key
-            settings={**values, **d.settings, "payload_id": d.payload_id},
+            settings={**values, **(row.settings or {}), "payload_id": row.payload_id},
             documents=documents,
             secrets=secrets,
             problem=problem,
         )
 
 
-def _invoice_values(s: Session, d: Delivery) -> dict[str, Any]:
-    """Invoice number and id, recipient name, amount due, currency, issue date (no secrets)."""
-    invoice = s.get(Invoice, d.invoice_id)
-    if invoice is None:
-        return {}
-    recipient = s.get(Recipient, invoice.recipient_id) if invoice.recipient_id else None
+def _invoice_and_secrets(
+    s: Session, tenant_id: str, invoice_id: str, channel_name: str, box: SecretBox
+) -> tuple[dict[str, Any], dict[str, str], str | None]:
+    """The invoice's values for templates (number and id, recipient name, amount due, currency,
+    issue date, buyer; no secrets) and the channel's secrets, read with one query."""
+    found = s.execute(_INVOICE_AND_RECIPIENT, {"invoice_id": invoice_id}).one_or_none()
+    if found is None:
+        return {}, {}, None
     values: dict[str, Any] = {
-        "invoice_number": invoice.number,
-        "invoice_id": invoice.id,
-        "recipient": recipient.name if recipient is not None else None,
-        "amount_due": invoice.amount_due,
-        "currency": invoice.currency,
-        "issue_date": invoice.issue_date,
-        "buyer_name": invoice.buyer_name,
+        "invoice_number": found.number,
+        "invoice_id": found.id,
+        "recipient": found.rcp_name,
+        "amount_due": found.amount_due,
+        "currency": found.currency,
+        "issue_date": found.issue_date,
+        "buyer_name": found.buyer_name,
     }
-    return {key: value for key, value in values.items() if value is not None}
+    values = {key: value for key, value in values.items() if value is not None}
+    if found.recipient_id is None or found.rcp_id is None or found.rcp_tenant != tenant_id:
+        return values, {}, None
+    recipient = Recipient(id=found.rcp_id, tenant_id=found.rcp_tenant, secrets=found.rcp_secrets)
+    try:
+        every = repository.recipient_secrets(recipient, box)
+    except Exception as exc:  # never log the value: only what kind of failure it was
+        problem = f"the channel's secrets cannot be opened ({type(exc).__name__}); check GATEWAY_MASTER_KEY"
+        return values, {}, problem
+    return values, {str(k): str(v) for k, v in (every.get(channel_name) or {}).items()}, None
 
 
-def _documents(s: Session, d: Delivery) -> list[OutgoingDocument]:
-    kinds = list(d.document_kinds or [])
-    rows = s.scalars(
-        select(Document).where(
-            Document.invoice_id == d.invoice_id, Document.tenant_id == d.tenant_id, Document.kind.in_(kinds)
-        )
-    ).all()
+def _documents(s: Session, tenant_id: str, invoice_id: str, kinds: list[str]) -> list[OutgoingDocument]:
+    rows = s.execute(_DOCUMENTS_OF, {"invoice_id": invoice_id, "tenant_id": tenant_id, "kinds": kinds}).all()
     by_kind = {row.kind: row for row in rows}
     return [
         OutgoingDocument(by_kind[k].filename, by_kind[k].content, by_kind[k].media_type, k)
         for k in kinds
         if k in by_kind
     ]
-
-
-def _secrets(s: Session, d: Delivery, box: SecretBox) -> tuple[dict[str, str], str | None]:
-    invoice = s.get(Invoice, d.invoice_id)
-    if invoice is None or invoice.recipient_id is None:
-        return {}, None
-    recipient = s.get(Recipient, invoice.recipient_id)
-    if recipient is None or recipient.tenant_id != d.tenant_id:
-        return {}, None
-    try:
-        every = repository.recipient_secrets(recipient, box)
-    except Exception as exc:  # never log the value: only what kind of failure it was
-        return {}, f"the channel's secrets cannot be opened ({type(exc).__name__}); check GATEWAY_MASTER_KEY"
-    return {str(k): str(v) for k, v in (every.get(d.channel_name) or {}).items()}, None
 
 
 def _evidence(
@@ -383,58 +482,70 @@ def _record(
     rng: Callable[[float, float], float],
 ) -> str:
     with store.session() as s:
-        d = s.get(Delivery, claim.delivery_id)
-        if d is None:
-            return "missing"
-        if d.status != T.SENDING.value or d.version != claim.version:
-            # A stalled-attempt recovery took it over meanwhile; its new attempt decides.
-            log.warning(
-                "delivery %s: attempt %d finished after it was taken over", claim.delivery_id, claim.attempt
-            )
-            return d.status
         moment = now()
         raw_code: str | None
         reason: str | None
+        changes: dict[str, Any]
         if result is not None:
             status, raw_code, reason = T.DELIVERED, result.raw_code or result.status, None
             reference = result.remote_reference
-            evidence = _evidence(
-                s, claim, status.value, raw_code, reason, result.sent, result.received, reference
-            )
-            d.remote_reference = reference[:MAX_REFERENCE] if reference else None
-            d.last_error = None
-            d.next_attempt_at = None
+            sent, received = result.sent, result.received
+            changes = {
+                "remote_reference": reference[:MAX_REFERENCE] if reference else None,
+                "last_error": None,
+                "next_attempt_at": None,
+            }
         else:
             assert error is not None
             permanent = isinstance(error, PermanentDeliveryError)
-            exhausted = claim.attempt >= d.max_attempts
+            exhausted = claim.attempt >= claim.max_attempts
             reason = str(error)
             raw_code = error.raw_code
+            reference = None
+            sent, received = error.sent, error.received
             if permanent or exhausted:
                 status = T.FAILED
                 if exhausted and not permanent:
                     reason = f"{reason} (gave up after {claim.attempt} attempts)"
-                d.next_attempt_at = None
+                changes = {"next_attempt_at": None}
             else:
                 status = T.RETRYING
-                d.next_attempt_at = moment + timedelta(seconds=backoff_delay(claim.attempt, rng=rng))
-            reference = None
-            evidence = _evidence(s, claim, status.value, raw_code, reason, error.sent, error.received, None)
-            d.last_error = reason
-        check_transport(d.status, status)
-        d.status = status.value
-        d.updated_at = moment
-        repository.append_events(
+                changes = {
+                    "next_attempt_at": moment + timedelta(seconds=backoff_delay(claim.attempt, rng=rng))
+                }
+            changes["last_error"] = reason
+        check_transport(T.SENDING, status)
+        # Guarded like the claim: still ``sending`` at the version the claim left (Core, no
+        # unit of work); otherwise a stalled-attempt recovery took it over and its attempt decides.
+        params = {
+            "delivery_id": claim.delivery_id,
+            "claimed_version": claim.version,
+            "new_status": status.value,
+            "moment": moment,
+            **{f"new_{name}": value for name, value in changes.items()},
+        }
+        statement = _RECORD_DELIVERED if result is not None else _RECORD_NOT_DELIVERED
+        moved: CursorResult[Any] = s.execute(statement, params)  # type: ignore[assignment]
+        if moved.rowcount == 0:
+            current: str | None = s.scalar(_STATUS_OF, {"delivery_id": claim.delivery_id})
+            if current is None:
+                return "missing"
+            log.warning(
+                "delivery %s: attempt %d finished after it was taken over", claim.delivery_id, claim.attempt
+            )
+            return current
+        evidence = _evidence(s, claim, status.value, raw_code, reason, sent, received, reference)
+        repository.insert_events(
             s,
             [
                 {
-                    "tenant_id": d.tenant_id,
-                    "invoice_id": d.invoice_id,
-                    "delivery_id": d.id,
+                    "tenant_id": claim.tenant_id,
+                    "invoice_id": claim.invoice_id,
+                    "delivery_id": claim.delivery_id,
                     "axis": "transport",
                     "status": status.value,
                     "previous": T.SENDING.value,
-                    "source": f"channel:{d.channel_type}",
+                    "source": f"channel:{claim.channel_type}",
                     "raw_code": (raw_code or None) and str(raw_code)[:100],
                     "reason": reason,
                     "evidence_sha256": evidence,
@@ -443,5 +554,5 @@ def _record(
                 }
             ],
         )
-        update_invoice_status(s, d.invoice_id)
+        _refresh_invoice_status(s, claim.invoice_id)
         return status.value

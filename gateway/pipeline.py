@@ -33,10 +33,11 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from formats.errors import GatewayError, InvoiceInputError, InvoiceProblems, ParseError, SerializeError
 from formats.invoice import Invoice as CanonicalInvoice
@@ -700,18 +701,21 @@ def _document(
     filename: str,
     media_type: str,
     signed: bool = False,
-) -> Document:
-    return Document(
-        tenant_id=tenant_id,
-        invoice_id=invoice_id,
-        kind=kind,
-        media_type=media_type,
-        filename=filename,
-        sha256=_sha(content),
-        size=len(content),
-        content=content,
-        signed=signed,
-    )
+) -> dict[str, Any]:
+    """A ``documents`` row's values (inserted with Core: see ``_store``)."""
+    return {
+        "id": new_id("doc"),
+        "tenant_id": tenant_id,
+        "invoice_id": invoice_id,
+        "kind": kind,
+        "media_type": media_type,
+        "filename": filename,
+        "sha256": _sha(content),
+        "size": len(content),
+        "content": content,
+        "signed": signed,
+        "created_at": utcnow(),
+    }
 
 
 def _channel_settings(
@@ -765,22 +769,23 @@ def _store(
         row = repository.create_recipient(s, tenant_id, named, ctx.box)
     kinds = [doc.kind for doc in rendered]
     now = utcnow()
-    record = Invoice(
-        id=invoice_id,
-        tenant_id=tenant_id,
-        recipient_id=row.id,
-        idempotency_key=idempotency_key,
-        request_sha256=fingerprint,
-        number=invoice.number[:200],
-        issue_date=invoice.issue_date.isoformat(),
-        currency=str(invoice.currency_code),
-        amount_due=str(source.amount_due) if source.amount_due is not None else None,
-        buyer_name=invoice.buyer.name[:300],
-        source_kind=source.kind,
-        status=T.QUEUED.value if row.channels else T.READY.value,
-        created_at=now,
-        updated_at=now,
-    )
+    values: dict[str, Any] = {
+        "id": invoice_id,
+        "tenant_id": tenant_id,
+        "recipient_id": row.id,
+        "idempotency_key": idempotency_key,
+        "request_sha256": fingerprint,
+        "number": invoice.number[:200],
+        "issue_date": invoice.issue_date.isoformat(),
+        "currency": str(invoice.currency_code),
+        "amount_due": str(source.amount_due) if source.amount_due is not None else None,
+        "buyer_name": invoice.buyer.name[:300],
+        "source_kind": source.kind,
+        "status": T.QUEUED.value if row.channels else T.READY.value,
+        "created_at": now,
+        "updated_at": now,
+        "business_status": None,
+    }
     report_bytes = json.dumps(report, indent=1, ensure_ascii=False).encode("utf-8")
     report_sha = _sha(report_bytes)
     source_ext = {"json": ".json", "ubl": ".xml", "cii": ".xml", "facturx": ".pdf"}[source.kind]
@@ -814,7 +819,7 @@ def _store(
             MEDIA_TYPES["report"],
         )
     )
-    deliveries: list[Delivery] = []
+    deliveries: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     per_channel = {doc.channel: doc for doc in rendered if doc.channel is not None}
     for channel in row.channels or []:
@@ -823,23 +828,27 @@ def _store(
         # a document rendered for one channel (cXML) goes only there; the others get the rest
         channel_kinds = [made_for.kind] if made_for is not None else [k for k in kinds if k != "cxml"]
         deliveries.append(
-            Delivery(
-                id=delivery_id,
-                tenant_id=tenant_id,
-                invoice_id=invoice_id,
-                channel_type=str(channel.get("type")),
-                channel_name=str(channel.get("name") or channel.get("type")),
-                settings=_channel_settings(channel, invoice, source.amount_due, ctx),
-                document_kinds=channel_kinds,
-                status=T.QUEUED.value,
-                attempts=0,
-                max_attempts=ctx.settings.max_attempts,
-                next_attempt_at=now,
+            {
+                "id": delivery_id,
+                "tenant_id": tenant_id,
+                "invoice_id": invoice_id,
+                "channel_type": str(channel.get("type")),
+                "channel_name": str(channel.get("name") or channel.get("type")),
+                "settings": _channel_settings(channel, invoice, source.amount_due, ctx),
+                "document_kinds": channel_kinds,
+                "status": T.QUEUED.value,
+                "business_status": None,
+                "attempts": 0,
+                "max_attempts": ctx.settings.max_attempts,
+                "next_attempt_at": now,
+                "last_error": None,
+                "remote_reference": None,
                 # the cXML payloadID for Ariba (its status updates name it), a stable id elsewhere
-                payload_id=cxml_payload_id(delivery_id),
-                created_at=now,
-                updated_at=now,
-            )
+                "payload_id": cxml_payload_id(delivery_id),
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
         )
         previous: str | None = None
         for status in (T.ACCEPTED, T.VALIDATING, T.READY, T.QUEUED):
@@ -856,21 +865,29 @@ def _store(
                 }
             )
             previous = status.value
-    # The collections are set in memory (no query reads them back) and go in with one flush:
-    # the ORM orders the inserts (the invoice first, so its idempotency key's unique constraint
-    # decides a race before the rest is written) and batches each table's rows. The events
-    # (no relationship tells the ORM they come after the deliveries) go in with a second.
-    record.documents = documents
-    record.deliveries = deliveries
+    # Core inserts, no unit of work (most of this step's time was the ORM's flush): the
+    # invoice first, so its idempotency key's unique constraint decides a race before the
+    # rest is written, then each table's rows with one executemany. A recipient made inline
+    # above is flushed before, for the foreign key.
+    if s.new or s.dirty or s.deleted:
+        s.flush()
+    s.execute(insert(cast(Table, Invoice.__table__)), [values])
+    s.execute(insert(cast(Table, Document.__table__)), documents)
+    if deliveries:
+        s.execute(insert(cast(Table, Delivery.__table__)), deliveries)
+    repository.insert_events(s, events)
+    # What the caller gets back: the invoice and its deliveries as rows the session knows as
+    # persistent (as if loaded; no SQL), its documents left to load on access.
+    record = Invoice(**values)
+    record.deliveries = [Delivery(**d) for d in deliveries]
+    for obj in (record, *record.deliveries):
+        make_transient_to_detached(obj)
     s.add(record)
-    s.flush()
-    repository.append_events(s, events)
-    s.flush()
     if deliveries and s.get_bind().dialect.name == "postgresql":
         # the job is inserted in this same transaction: a crash before the commit loses both,
         # after it neither (docs/architecture.md); SQLite's in-process runner polls instead
         from gateway.jobs import defer_delivery
 
         for delivery in deliveries:
-            defer_delivery(s, delivery.id)
+            defer_delivery(s, delivery["id"])
     return record

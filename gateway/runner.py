@@ -22,8 +22,9 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Integer, Table, and_, bindparam, or_, select
 
 from connectors.base import Connector
 from gateway.delivery import run_delivery, update_invoice_status
@@ -42,22 +43,29 @@ DEFAULT_STALL_TIMEOUT = 300.0
 Longer than any connector's own timeouts, so a slow send is never run twice at once."""
 
 
+_DELIVERIES = cast(Table, Delivery.__table__).c
+# built once, a Core statement: the runner asks after every finished attempt
+_DUE = (
+    select(_DELIVERIES.id)
+    .where(
+        or_(
+            _DELIVERIES.status == T.QUEUED.value,
+            and_(
+                _DELIVERIES.status == T.RETRYING.value,
+                _DELIVERIES.next_attempt_at <= bindparam("now", type_=_DELIVERIES.next_attempt_at.type),
+            ),
+        )
+    )
+    .order_by(_DELIVERIES.next_attempt_at, _DELIVERIES.created_at)
+    .limit(bindparam("limit", type_=Integer))
+)
+
+
 def due_deliveries(store: Store, *, now: datetime | None = None, limit: int = 100) -> list[str]:
     """Ids of the deliveries to attempt now, oldest due first."""
     moment = now or utcnow()
     with store.session() as s:
-        query = (
-            select(Delivery.id)
-            .where(
-                or_(
-                    Delivery.status == T.QUEUED.value,
-                    and_(Delivery.status == T.RETRYING.value, Delivery.next_attempt_at <= moment),
-                )
-            )
-            .order_by(Delivery.next_attempt_at, Delivery.created_at)
-            .limit(limit)
-        )
-        return list(s.scalars(query))
+        return list(s.scalars(_DUE, {"now": moment, "limit": limit}))
 
 
 def recover_stalled(

@@ -26,9 +26,9 @@ import json
 import secrets
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -78,6 +78,7 @@ __all__ = [
     "get_tenant",
     "get_tenant_by_name",
     "get_webhook",
+    "insert_events",
     "invoice_counts_by_status",
     "list_api_keys",
     "list_events",
@@ -444,6 +445,13 @@ def _event_payload(event: Event) -> dict[str, Any]:
     }
 
 
+_WEBHOOKS = cast(Table, Webhook.__table__)
+# built once, a Core statement (the ORM's per-statement work was most of this lookup's cost)
+_ACTIVE_HOOKS = select(_WEBHOOKS.c.id).where(
+    _WEBHOOKS.c.tenant_id == bindparam("tenant_id"), _WEBHOOKS.c.active.is_(True)
+)
+
+
 def _active_webhooks(s: Session, tenant_id: str) -> list[str]:
     """The tenant's active webhook ids, looked up once per transaction (several events share it).
 
@@ -455,9 +463,7 @@ def _active_webhooks(s: Session, tenant_id: str) -> list[str]:
     cached = s.info.get(key)
     if cached is not None and transaction is not None and cached[0] is transaction:
         return list(cached[1])
-    hooks = list(
-        s.scalars(select(Webhook.id).where(Webhook.tenant_id == tenant_id, Webhook.active.is_(True))).all()
-    )
+    hooks = list(s.scalars(_ACTIVE_HOOKS, {"tenant_id": tenant_id}).all())
     s.info[key] = (s.get_transaction(), hooks)
     return list(hooks)
 
@@ -481,25 +487,59 @@ def _new_event(
     final: bool = False,
     attempt: int | None = None,
 ) -> Event:
+    return Event(
+        **_event_values(
+            tenant_id=tenant_id,
+            invoice_id=invoice_id,
+            delivery_id=delivery_id,
+            axis=axis,
+            status=status,
+            previous=previous,
+            source=source,
+            raw_code=raw_code,
+            reason=reason,
+            evidence_sha256=evidence_sha256,
+            final=final,
+            attempt=attempt,
+        )
+    )
+
+
+def _event_values(
+    *,
+    tenant_id: str,
+    invoice_id: str,
+    delivery_id: str | None,
+    axis: str,
+    status: str,
+    previous: str | None,
+    source: str,
+    raw_code: str | None = None,
+    reason: str | None = None,
+    evidence_sha256: str | None = None,
+    final: bool = False,
+    attempt: int | None = None,
+) -> dict[str, Any]:
+    """An event's column values, checked (every key always present: one executemany takes them)."""
     if axis not in _STATUSES:
         raise ValueError(f"unknown axis {axis!r}: 'transport' or 'business'")
     if status not in _STATUSES[axis]:
         raise ValueError(f"{status!r} is not a {axis} status")
-    return Event(
-        tenant_id=tenant_id,
-        invoice_id=invoice_id,
-        delivery_id=delivery_id,
-        axis=axis,
-        status=status,
-        previous=previous,
-        source=source,
-        raw_code=raw_code,
-        reason=reason,
-        evidence_sha256=evidence_sha256,
-        final=final,
-        attempt=attempt,
-        created_at=utcnow(),
-    )
+    return {
+        "tenant_id": tenant_id,
+        "invoice_id": invoice_id,
+        "delivery_id": delivery_id,
+        "axis": axis,
+        "status": status,
+        "previous": previous,
+        "source": source,
+        "raw_code": raw_code,
+        "reason": reason,
+        "evidence_sha256": evidence_sha256,
+        "final": final,
+        "attempt": attempt,
+        "created_at": utcnow(),
+    }
 
 
 def _outbox(s: Session, events: Sequence[Event]) -> None:
@@ -584,6 +624,22 @@ def append_events(s: Session, events: Sequence[Mapping[str, Any]]) -> list[Event
     return rows
 
 
+def insert_events(s: Session, events: Sequence[Mapping[str, Any]]) -> None:
+    """``append_events`` for the hot paths, which need no ``Event`` objects back.
+
+    Without an active webhook the events go in with one Core executemany (no unit of work:
+    the rows exist when it returns). With webhooks the outbox rows need the events' ids, so
+    they take ``append_events``' path (flushed one batch, then the outbox).
+    """
+    if not events:
+        return
+    rows = [_event_values(**dict(e)) for e in events]  # all checked before any is written
+    if any(_active_webhooks(s, t) for t in {row["tenant_id"] for row in rows}):
+        append_events(s, events)
+        return
+    s.execute(insert(cast(Table, Event.__table__)), rows)
+
+
 def put_evidence(s: Session, tenant_id: str, content: bytes, media_type: str) -> str:
     """Keep evidence bytes once per tenant and content; returns their SHA-256 (idempotent)."""
     digest = _sha256(content)
@@ -594,11 +650,18 @@ def put_evidence(s: Session, tenant_id: str, content: bytes, media_type: str) ->
         "content": content,
         "created_at": utcnow(),
     }
-    bind = s.get_bind()
-    insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
     # ON CONFLICT DO NOTHING: two workers storing the same evidence at once both succeed
-    s.execute(insert(Evidence).values(**values).on_conflict_do_nothing())
+    s.execute(_EVIDENCE_INSERTS[s.get_bind().dialect.name == "postgresql"], values)
     return digest
+
+
+# built once per dialect (each delivery attempt stores up to three pieces of evidence)
+_EVIDENCE_INSERTS = {
+    postgresql: (pg_insert if postgresql else sqlite_insert)(
+        cast(Table, Evidence.__table__)
+    ).on_conflict_do_nothing()
+    for postgresql in (False, True)
+}
 
 
 def get_evidence(s: Session, tenant_id: str, sha256: str) -> Evidence | None:
