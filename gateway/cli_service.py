@@ -7,7 +7,8 @@ in ``GATEWAY_HOME/master.key`` (0600) when ``GATEWAY_MASTER_KEY`` is not set. Wi
 ``gateway worker`` processes (any number, on any machine) run the deliveries.
 
 ``submit`` and ``status`` work on the local store directly (the same pipeline as
-``POST /v1/invoices``); the tenant is ``--tenant``, else ``GATEWAY_TENANT``, else the only
+``POST /v1/invoices``; ``submit --batch FILE|DIR`` submits many with a progress bar); the
+tenant is ``--tenant``, else ``GATEWAY_TENANT``, else the only
 one there is. Exit codes: 0 done, 1 the invoice was refused (its problems are listed) or a
 delivery failed, 2 usage or unreadable input.
 """
@@ -158,6 +159,111 @@ def _print_refusal(err: Console, name: str, report: dict[str, Any] | None) -> No
                     )
 
 
+def _batch_items(path: Path, err: Console) -> tuple[list[tuple[str, bytes, str]], str | None]:
+    """``([(name, body, content type)], recipient named in the file)`` of ``--batch``."""
+    from gateway.batches import BatchInputError, parse_batch
+
+    try:
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+            if not files:
+                err.print(f"[red]error:[/] {escape(str(path))} holds no invoice file")
+                raise typer.Exit(EXIT_INPUT)
+            return [(p.name, p.read_bytes(), "") for p in files], None
+        data = path.read_bytes()
+    except OSError as exc:
+        err.print(f"[red]error:[/] cannot read {escape(str(path))}: {exc.strerror or exc}")
+        raise typer.Exit(EXIT_INPUT) from None
+    kind = "application/x-ndjson" if path.suffix.lower() in (".ndjson", ".jsonl") else ""
+    try:
+        parsed = parse_batch(data, kind)
+    except BatchInputError as exc:
+        err.print(f"[red]error:[/] {escape(str(path))}: {escape(str(exc))}")
+        raise typer.Exit(EXIT_INPUT) from None
+    items = [(f"{path.name}[{i}]", body, "application/json") for i, body in enumerate(parsed.items)]
+    return items, parsed.recipient
+
+
+def _submit_batch(
+    out: Console, err: Console, path: Path, recipient: str, tenant: str | None, wait: float
+) -> None:
+    """``submit --batch``: every item through the local pipeline with a progress bar, then a summary.
+
+    Each item's Idempotency-Key is derived from its bytes and the recipient, so running the
+    same batch again after an interruption replays what was stored instead of duplicating it.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from gateway.batches import summarize_report
+    from gateway.pipeline import IdempotencyConflict, InputError, RecipientNotFound, submit_to_store
+    from gateway.store import repository
+
+    items, named = _batch_items(path, err)
+    store = open_store()
+    box = master_box(store)
+    context = _context(box)
+    with store.session() as s:
+        owner = _tenant(s, tenant, err)
+        tenant_id = owner.id
+        recipient_id = recipient
+        if not recipient.startswith("rcp_"):
+            found = [r for r in repository.list_recipients(s, tenant_id) if r.name == recipient]
+            recipient_id = found[0].id if found else recipient
+        if repository.get_recipient(s, tenant_id, recipient_id) is None:
+            err.print(f"[red]error:[/] no recipient {escape(recipient)!r} for this tenant")
+            raise typer.Exit(EXIT_INPUT)
+    if named is not None and named not in (recipient, recipient_id):
+        err.print(
+            f"[red]error:[/] {escape(str(path))} names recipient {escape(named)!r}, not {escape(recipient)!r}"
+        )
+        raise typer.Exit(EXIT_INPUT)
+    accepted: list[tuple[str, str]] = []
+    refused: list[tuple[str, list[dict[str, Any]]]] = []
+    columns = (TextColumn("submitting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=False) as progress:
+        task = progress.add_task("submit", total=len(items))
+        for name, body, content_type in items:
+            key = "cli-batch:" + hashlib.sha256(recipient_id.encode() + b"\x00" + body).hexdigest()
+            try:
+                outcome = submit_to_store(
+                    store,
+                    tenant_id,
+                    body,
+                    content_type,
+                    recipient_id=recipient_id,
+                    inline_recipient=None,
+                    idempotency_key=key,
+                    ctx=context,
+                )
+            except (InputError, IdempotencyConflict, RecipientNotFound) as exc:
+                refused.append((name, [{"location": None, "message": str(exc)}]))
+            else:
+                if outcome.accepted and outcome.invoice is not None:
+                    accepted.append((name, outcome.invoice.id))
+                else:
+                    refused.append((name, summarize_report(outcome.report)))
+            progress.advance(task)
+    _deliver_now(store, box, seconds=wait)
+    with store.session() as s:
+        statuses = {}
+        for _, invoice_id in accepted:
+            invoice = repository.get_invoice(s, tenant_id, invoice_id)
+            statuses[invoice_id] = invoice.status if invoice is not None else "missing"
+    delivered = sum(status == "delivered" for status in statuses.values())
+    failed = sum(status == "failed" for status in statuses.values())
+    out.print(
+        f"{len(items)} invoices: {len(accepted)} accepted, {delivered} delivered, "
+        f"{len(refused)} refused" + (f", {failed} failed" if failed else "")
+    )
+    for name, problems in refused:
+        out.print(f"[red]✗[/] {escape(name)} refused:")
+        for problem in problems[:5]:
+            where = f"{problem.get('location')}: " if problem.get("location") else ""
+            rule = f" [{problem['rule']}]" if problem.get("rule") else ""
+            out.print(f"  {escape(where + str(problem.get('message', '')) + rule)}")
+    raise typer.Exit(EXIT_PROBLEMS if refused or failed else EXIT_OK)
+
+
 # ---------------------------------------------------------------- commands
 
 
@@ -265,18 +371,36 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
 
     @app.command()
     def submit(
-        file: Annotated[Path, typer.Argument(help="Canonical JSON invoice, UBL/CII XML or Factur-X PDF.")],
-        recipient: Annotated[str, typer.Option(help="Recipient id (rcp_…) or name.")],
+        file: Annotated[
+            Path | None, typer.Argument(help="Canonical JSON invoice, UBL/CII XML or Factur-X PDF.")
+        ] = None,
+        recipient: Annotated[str, typer.Option(help="Recipient id (rcp_…) or name.")] = "",
         tenant: Annotated[str | None, typer.Option(help="Tenant name.")] = None,
         idempotency_key: Annotated[str | None, typer.Option(help="Submit safely more than once.")] = None,
         wait: Annotated[
             float, typer.Option(help="SQLite: deliver in this process for up to this many seconds.")
         ] = 30.0,
+        batch: Annotated[
+            Path | None,
+            typer.Option(
+                help="Many invoices: a JSON array / NDJSON file, or a folder of invoice files "
+                "(each submitted once: a rerun replays what was stored)."
+            ),
+        ] = None,
     ) -> None:
         """Submit an invoice (the same pipeline as POST /v1/invoices) and show its status."""
         from gateway.pipeline import IdempotencyConflict, InputError, RecipientNotFound, submit
         from gateway.store import repository
 
+        if not recipient:
+            err.print("[red]error:[/] say who receives the invoice: --recipient ID|NAME")
+            raise typer.Exit(EXIT_INPUT)
+        if (file is None) == (batch is None):
+            err.print("[red]error:[/] give one invoice FILE or --batch FILE|DIR")
+            raise typer.Exit(EXIT_INPUT)
+        if batch is not None:
+            _submit_batch(out, err, batch, recipient, tenant, wait)
+        assert file is not None
         try:
             body = file.read_bytes()
         except OSError as exc:

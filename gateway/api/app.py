@@ -91,9 +91,9 @@ def create_app(
     app.state.trust_store = load_trust_store(settings.trust_store)
     install_handlers(app)
 
-    from gateway.api.routes import deliveries, health, invoices, recipients, status, webhooks
+    from gateway.api.routes import batches, deliveries, health, invoices, recipients, status, webhooks
 
-    for module in (validate, verify, invoices, deliveries, recipients, webhooks, status):
+    for module in (validate, verify, invoices, batches, deliveries, recipients, webhooks, status):
         app.include_router(module.router, prefix="/v1")
     app.include_router(health.router)
     return app

@@ -22,6 +22,9 @@ random (``inv_`` + 32 hex digits…): guessing one is hopeless and says nothing 
   what came back), kept for disputes.
 * ``Webhook`` and ``WebhookMessage``: the ERP's endpoints, and an outbox of the signed
   status notifications still to send (retried with backoff).
+* ``Batch`` and ``BatchItem``: a batch submission (``POST /v1/batches``) and each of its
+  invoices as received, with its outcome (the invoice, or the problems it was refused for):
+  the request is kept until every item went through the pipeline, so a crash loses nothing.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 __all__ = [
     "ApiKey",
     "Base",
+    "Batch",
+    "BatchItem",
     "Delivery",
     "Document",
     "Event",
@@ -286,3 +291,37 @@ class WebhookMessage(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Batch(Base):
+    """A batch submission: one recipient, many invoices (``gateway/batches.py``)."""
+
+    __tablename__ = "batches"
+    __table_args__ = (UniqueConstraint("tenant_id", "idempotency_key"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("bat"))
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    recipient_id: Mapped[str] = mapped_column(ForeignKey("recipients.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    total: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BatchItem(Base):
+    """One invoice of a batch: ``pending`` until the pipeline decided, then ``accepted`` (with
+    its invoice) or ``refused`` (with a summary of its problems)."""
+
+    __tablename__ = "batch_items"
+    __table_args__ = (Index("ix_batch_items_batch_status", "batch_id", "status"),)
+
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    content_type: Mapped[str] = mapped_column(String(100))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | accepted | refused
+    invoice_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"), default=None)
+    problems: Mapped[list[Any] | None] = mapped_column(default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
