@@ -469,7 +469,7 @@ class BatchRunner:
         self._context_fn = context
         self._context: pipeline.PipelineContext | None = None
         self._on_accepted = on_accepted
-        self._queue: queue.Queue[tuple[str, str, int]] = queue.Queue()
+        self._queue: queue.Queue[tuple[str, str, int] | None] = queue.Queue()
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._remaining: dict[str, int] = {}  # batch id → items queued and not yet done
@@ -514,9 +514,25 @@ class BatchRunner:
         with self._idle:
             return self._idle.wait_for(lambda: not self._remaining, timeout=timeout)
 
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the items being submitted, leave the queued ones pending (the next process
+        resumes them), and join the threads (up to ``timeout`` each)."""
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout)
+
     def _work(self) -> None:
         while True:
-            tenant_id, batch_id, position = self._queue.get()
+            task = self._queue.get()
+            if task is None:  # stop()
+                return
+            tenant_id, batch_id, position = task
             try:
                 if self._context is None:
                     self._context = self._context_fn()

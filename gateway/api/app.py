@@ -72,6 +72,9 @@ def create_app(
                 _start_runner(svc, connectors)
             yield
         finally:
+            batch_runner = getattr(app.state, "batch_runner", None)
+            if batch_runner is not None:
+                batch_runner.stop()
             svc.close()
             pool.close()
 

@@ -171,3 +171,11 @@ def test_over_the_limits(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "at most 3" in answer.json()["detail"]
     huge = {"recipient": api.a.recipient, "invoices": [{"note": "x" * 300_000}]}
     assert api.client.post("/v1/batches", json=huge, headers=api.a.headers).status_code == 413
+
+
+def test_the_batch_runner_stops_its_threads(api: Api) -> None:
+    from gateway import batches
+
+    runner = batches.BatchRunner(api.store, lambda: None, workers=2)  # type: ignore[arg-type,return-value]
+    runner.stop(timeout=5)
+    assert not any(thread.is_alive() for thread in runner._threads)
