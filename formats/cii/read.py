@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from lxml import etree
@@ -47,7 +47,13 @@ from formats.errors import ParseError
 from formats.invoice.loss import Loss
 from formats.invoice.model import Invoice
 from formats.invoice.problems import from_validation_error, json_path
-from formats.invoice.terms import TERMS
+from formats.xmlread import Children as _Children
+from formats.xmlread import boolean as _boolean
+from formats.xmlread import line_of as _line
+from formats.xmlread import named as _named
+from formats.xmlread import prune as _prune
+from formats.xmlread import signature as _signature
+from formats.xmlread import xs_decimal as _decimal
 from formats.xmlsafe import MAX_XML_BYTES, parse
 
 __all__ = ["VAT_DATE_CODES", "Loss", "from_tree", "from_xml"]
@@ -98,18 +104,6 @@ _REASONS = {
 # ---------------------------------------------------------------------------- values
 
 
-def _decimal(text: str) -> Decimal:
-    # xs:decimal: digits with an optional sign and point; no exponent, no NaN, no "_"
-    body = text[1:] if text[:1] in "+-" else text
-    digits = body.replace(".", "", 1)
-    if not digits or not digits.isascii() or not digits.isdigit():
-        raise ValueError(f"{text!r} is not a decimal number")
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"{text!r} is not a decimal number") from None
-
-
 def _date(text: str) -> date:
     if len(text) != 8 or not text.isascii() or not text.isdigit():
         raise ValueError(f"{text!r} is not a date in format 102 (YYYYMMDD)")
@@ -119,71 +113,12 @@ def _date(text: str) -> date:
         raise ValueError(f"{text!r} is not a date in format 102 (YYYYMMDD)") from None
 
 
-def _boolean(text: str) -> bool:
-    if text in ("true", "1"):
-        return True
-    if text in ("false", "0"):
-        return False
-    raise ValueError(f"{text!r} is not a boolean (true or false)")
-
-
-def _line(element: etree._Element) -> int | None:
-    line: object = element.sourceline
-    return line if isinstance(line, int) else None
-
-
-def _named(term: str) -> str:
-    """``BT-1 Invoice number``: a business term as the messages name it."""
-    return f"{term} {TERMS[term].name}"
-
-
-def _prune(value: Any) -> Any:
-    """Leave out absent values and groups that ended up empty (``lines`` stays, even empty)."""
-    if isinstance(value, dict):
-        pruned: dict[str, Any] = {}
-        for key, item in value.items():
-            if isinstance(item, dict | list):
-                item = _prune(item)
-                if not item and key != "lines":
-                    continue
-            elif item is None:
-                continue
-            pruned[key] = item
-        return pruned
-    if isinstance(value, list):
-        return [_prune(v) for v in value]
-    return value
-
-
-def _signature(element: etree._Element) -> list[tuple[str, str, tuple[tuple[str, str], ...]]]:
-    return [
-        (
-            str(node.tag),
-            (node.text or "").strip(),
-            tuple(sorted((str(k), str(v)) for k, v in node.attrib.items())),
-        )
-        for node in element.iter()
-        if isinstance(node.tag, str)
-    ]
-
-
 def _tag(name: str) -> str:
     prefix, local = name.split(":")
     return f"{{{NAMESPACES[prefix]}}}{local}"
 
 
 # ---------------------------------------------------------------------------- reader
-
-
-class _Children(dict[etree._Element, dict[object, list[etree._Element]]]):
-    """``children[parent][tag]``: the children of ``parent`` with that tag, in document order."""
-
-    def __missing__(self, parent: etree._Element) -> dict[object, list[etree._Element]]:
-        index: dict[object, list[etree._Element]] = {}
-        for child in parent:
-            index.setdefault(child.tag, []).append(child)
-        self[parent] = index
-        return index
 
 
 class _Reader:
@@ -1359,7 +1294,7 @@ class _Reader:
 
     def validate(self, data: dict[str, Any]) -> Invoice:
         try:
-            return Invoice.model_validate(_prune(data))
+            return Invoice.model_validate(_prune(data, keep=("lines",)))  # a summary has none
         except ValidationError as exc:
             problems = from_validation_error(exc)
             located: list[tuple[str, int | None, str]] = []

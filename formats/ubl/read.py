@@ -46,9 +46,7 @@ from formats.errors import ParseError
 from formats.invoice.loss import Loss
 from formats.invoice.model import Invoice
 from formats.invoice.problems import from_validation_error, json_path
-from formats.invoice.terms import TERMS
 from formats.ubl.readtable import date_part as _date_part
-from formats.ubl.readtable import decimal as _decimal
 from formats.ubl.readtable import iso_date as _date
 from formats.ubl.readtable import read_line
 from formats.ubl.terms import PREFIXES, note_parts
@@ -60,6 +58,13 @@ from formats.ubl.write import (
     TAGS,
 )
 from formats.ubl.xmlparse import Paths
+from formats.xmlread import Children as _Children
+from formats.xmlread import boolean as _boolean
+from formats.xmlread import line_of as _line
+from formats.xmlread import named as _named
+from formats.xmlread import prune as _prune
+from formats.xmlread import signature as _signature
+from formats.xmlread import xs_decimal as _decimal
 from formats.xmlsafe import MAX_XML_BYTES, parse
 
 # BT-32 is a PartyTaxScheme whose scheme is not VAT; these are the conventional scheme ids
@@ -84,78 +89,12 @@ _EXTENSION = "UBL extension content: EN 16931 does not define it; not read into 
 # ---------------------------------------------------------------------------- values
 
 
-def _boolean(text: str) -> bool:
-    if text in ("true", "1"):
-        return True
-    if text in ("false", "0"):
-        return False
-    raise ValueError(f"{text!r} is not a boolean (true or false)")
-
-
-def _line(element: etree._Element) -> int | None:
-    line: object = element.sourceline
-    return line if isinstance(line, int) else None
-
-
-def _named(term: str) -> str:
-    """``BT-1 Invoice number``: a business term as the messages name it."""
-    return f"{term} {TERMS[term].name}"
-
-
 def _is_vat(scheme: str | None) -> bool:
     return scheme is not None and scheme.strip().upper() == "VAT"
 
 
 def _is_sepa(scheme: str | None) -> bool:
     return scheme is not None and scheme.strip().upper() == "SEPA"
-
-
-def _prune(value: Any) -> Any:
-    """Leave out absent values and groups that ended up empty."""
-    if isinstance(value, dict):
-        pruned: dict[str, Any] = {}
-        for key, item in value.items():
-            if isinstance(item, dict | list):
-                item = _prune(item)
-                if not item:  # an empty group or list
-                    continue
-            elif item is None:
-                continue
-            pruned[key] = item
-        return pruned
-    if isinstance(value, list):
-        return [_prune(v) for v in value]
-    return value
-
-
-def _signature(element: etree._Element) -> list[tuple[str, str, tuple[tuple[str, str], ...]]]:
-    return [
-        (
-            str(node.tag),
-            (node.text or "").strip(),
-            tuple(sorted((str(k), str(v)) for k, v in node.attrib.items())),
-        )
-        for node in element.iter()
-        if isinstance(node.tag, str)
-    ]
-
-
-# ---------------------------------------------------------------------------- reader
-
-
-class _Children(dict[etree._Element, dict[object, list[etree._Element]]]):
-    """``children[parent][tag]``: the children of ``parent`` with that tag, in document order.
-
-    The reader asks each element for several of its children; an element's children are
-    indexed the first time it is asked, so every question after that is a look-up.
-    """
-
-    def __missing__(self, parent: etree._Element) -> dict[object, list[etree._Element]]:
-        index: dict[object, list[etree._Element]] = {}
-        for child in parent:  # comments and processing instructions too: never asked for
-            index.setdefault(child.tag, []).append(child)
-        self[parent] = index
-        return index
 
 
 class _Reader:

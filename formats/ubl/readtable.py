@@ -20,27 +20,15 @@ Values are stripped as the general reader strips them (``str.strip``).
 
 from __future__ import annotations
 
-import re
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from lxml import etree
 
 from formats.ubl.write import TAGS
+from formats.xmlread import xs_decimal as decimal
 
 __all__ = ["date_part", "decimal", "iso_date", "read_line"]
-
-
-_XS_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-"""``xs:decimal``: ASCII digits with an optional sign and point; no exponent, NaN, ``_``, space."""
-
-
-def decimal(text: str) -> Decimal:
-    """The exact value of an ``xs:decimal`` (stripped) text."""
-    if _XS_DECIMAL.fullmatch(text) is None:
-        raise ValueError(f"{text!r} is not a decimal number")
-    return Decimal(text)
 
 
 def date_part(text: str) -> str:
