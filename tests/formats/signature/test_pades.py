@@ -91,7 +91,9 @@ def cms_of(data: bytes) -> tuple[cms.ContentInfo, int, int]:
     start, length = [int(v) for v in re.findall(rb"/ByteRange \[ *\d+ +(\d+) +(\d+)", data)[-1]]
     hex_start, hex_end = start + 1, length - 1  # inside the < >
     der = bytes.fromhex(data[hex_start:hex_end].decode())
-    info = cms.ContentInfo.load(der.rstrip(b"\x00"))
+    # the DER's own length ends it; the zero padding after it is ignored by load (strict off).
+    # Stripping the zeros instead cut a signature whose last byte is 0x00 (1 in 256 keys).
+    info = cms.ContentInfo.load(der)
     return info, hex_start, hex_end
 
 
