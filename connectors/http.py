@@ -49,7 +49,7 @@ from connectors.base import (
     TransientDeliveryError,
 )
 
-__all__ = ["MAX_RESPONSE", "HttpConnector", "multipart", "signature"]
+__all__ = ["MAX_RESPONSE", "HttpConnector", "multipart", "signature", "signature_with_key"]
 
 MAX_RESPONSE = 1_000_000
 DEFAULT_TIMEOUT = 30.0
@@ -76,12 +76,18 @@ _UNSAFE_FILENAME = re.compile(r'["\\\x00-\x1f\x7f]')
 
 def signature(msg_id: str, timestamp: int, body: bytes, secret: str) -> str:
     """``v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>``, key = base64 after ``whsec_``."""
-    if not msg_id or "." in msg_id:  # a "." would let two (id, timestamp) pairs sign the same bytes
-        raise ValueError("a webhook id must be non-empty and contain no '.'")
     try:
         key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
     except (binascii.Error, ValueError):
         raise ValueError("the hmac_secret is 'whsec_' followed by base64") from None
+    return signature_with_key(msg_id, timestamp, body, key)
+
+
+def signature_with_key(msg_id: str, timestamp: int, body: bytes, key: bytes) -> str:
+    """The Standard Webhooks ``v1`` signature with the key's bytes (also what the gateway's
+    own status webhooks carry: ``gateway.webhooks.sign``)."""
+    if not msg_id or "." in msg_id:  # a "." would let two (id, timestamp) pairs sign the same bytes
+        raise ValueError("a webhook id must be non-empty and contain no '.'")
     digest = hmac.new(key, f"{msg_id}.{int(timestamp)}.".encode() + body, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode("ascii")
 
