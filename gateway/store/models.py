@@ -45,6 +45,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -148,6 +149,13 @@ class Invoice(Base):
         UniqueConstraint("tenant_id", "idempotency_key"),
         Index("ix_invoices_tenant_created", "tenant_id", "created_at"),
         Index("ix_invoices_tenant_status", "tenant_id", "status"),
+        # the idempotency lookup's own way in (repository.find_by_idempotency_key, migration 0004)
+        Index(
+            "ix_invoices_idempotency_key",
+            "idempotency_key",
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+            sqlite_where=text("idempotency_key IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("inv"))
@@ -313,7 +321,16 @@ class BatchItem(Base):
     its invoice) or ``refused`` (with a summary of its problems)."""
 
     __tablename__ = "batch_items"
-    __table_args__ = (Index("ix_batch_items_batch_status", "batch_id", "status"),)
+    # partial: "this item, if still pending" must never walk the batch (migration 0004)
+    __table_args__ = (
+        Index(
+            "ix_batch_items_pending",
+            "batch_id",
+            "position",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
 
     batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)

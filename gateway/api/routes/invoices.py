@@ -29,8 +29,6 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import defer
 
 from formats.errors import InvoiceInputError
 from formats.invoice import load_json
@@ -49,7 +47,6 @@ from gateway.api.schemas import (
 from gateway.api.upload import TooLarge, read_body
 from gateway.recipients import RecipientIn
 from gateway.store import repository
-from gateway.store.models import Delivery, Document
 
 router = APIRouter(tags=["invoices"])
 
@@ -258,21 +255,8 @@ def _load_invoice(svc: Services, tenant_id: str, invoice_id: str) -> dict[str, A
         invoice = repository.get_invoice(s, tenant_id, invoice_id)
         if invoice is None:
             raise ApiProblem(404, f"no invoice {invoice_id!r}")
-        documents = list(
-            s.scalars(
-                select(Document)
-                .options(defer(Document.content))
-                .where(Document.tenant_id == tenant_id, Document.invoice_id == invoice.id)
-                .order_by(Document.kind)
-            )
-        )
-        deliveries = list(
-            s.scalars(
-                select(Delivery)
-                .where(Delivery.tenant_id == tenant_id, Delivery.invoice_id == invoice.id)
-                .order_by(Delivery.created_at, Delivery.id)
-            )
-        )
+        documents = repository.invoice_documents(s, tenant_id, invoice.id)
+        deliveries = repository.invoice_deliveries(s, tenant_id, invoice.id)
         events = repository.list_events(s, tenant_id, invoice.id)
         return invoice_json(invoice, documents, deliveries, events)
 
