@@ -7,6 +7,12 @@ installed by ``install_handlers`` turn it, FastAPI's request validation errors, 
 404/405 and any unexpected exception into that shape. An unexpected exception answers a
 bare 500 naming nothing of the server (no class, message or path): the traceback goes to
 the log with the request id, never to the client.
+
+The database being unreachable (restarting, failing over, out of connections) is not a bug:
+any route that needs it answers 503 ``database-unavailable`` with ``Retry-After`` and logs
+one warning line, no traceback (``gateway.store.availability`` decides which errors are an
+outage). A client resubmits with the same ``Idempotency-Key`` after that many seconds.
+Database errors that are bugs (bad SQL, a constraint) stay a logged 500.
 """
 
 from __future__ import annotations
@@ -21,8 +27,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gateway.store.availability import database_unavailable
+
 __all__ = [
     "PROBLEM",
+    "RETRY_AFTER_SECONDS",
     "ApiProblem",
     "Problem",
     "install_handlers",
@@ -33,6 +42,7 @@ __all__ = [
 PROBLEM = "application/problem+json"
 TYPE_PREFIX = "urn:einvoice-gateway:problem:"
 log = logging.getLogger("gateway.api")
+RETRY_AFTER_SECONDS = 5  # what a 503 for an unreachable database tells the client to wait
 
 # status -> (type slug, title) used when a route does not name its own
 _DEFAULTS: dict[int, tuple[str, str]] = {
@@ -162,8 +172,7 @@ def install_handlers(app: FastAPI) -> None:
             detail = str(exc.detail)
         return problem_response(status, detail, headers=getattr(exc, "headers", None))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    def _internal_error(request: Request, exc: Exception) -> JSONResponse:
         incident = uuid.uuid4().hex[:16]
         log.error("unhandled error %s on %s %s", incident, request.method, request.url.path, exc_info=exc)
         return problem_response(
@@ -171,3 +180,39 @@ def install_handlers(app: FastAPI) -> None:
             "the server failed to handle this request; quote the incident id when reporting it",
             incident=incident,
         )
+
+    async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+        # Registered for the database drivers' exception trees (below), so an outage is
+        # answered here without the server logging a traceback per request.
+        if not database_unavailable(exc):
+            return _internal_error(request, exc)
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return problem_response(
+            503,
+            f"the database cannot be reached right now; retry in {RETRY_AFTER_SECONDS} s (a submission "
+            "repeated with the same Idempotency-Key is never stored twice)",
+            kind="database-unavailable",
+            title="Database unavailable",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+    for family in _database_errors():
+        app.add_exception_handler(family, _database_error)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if database_unavailable(exc):  # wrapped in something else (e.g. a thread pool's error)
+            return await _database_error(request, exc)
+        return _internal_error(request, exc)
+
+
+def _database_errors() -> tuple[type[Exception], ...]:
+    """The exception trees a database failure arrives in: SQLAlchemy, psycopg (through the job
+    queue), procrastinate's wrapper around psycopg, and the stdlib SQLite driver."""
+    import sqlite3
+
+    import psycopg
+    from procrastinate.exceptions import ProcrastinateException
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return (SQLAlchemyError, psycopg.Error, ProcrastinateException, sqlite3.Error)

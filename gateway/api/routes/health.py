@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from sqlalchemy import text
 
 from gateway.api.deps import Services, services
-from gateway.api.problems import ApiProblem, problem_responses
+from gateway.api.problems import RETRY_AFTER_SECONDS, ApiProblem, problem_responses
 
 router = APIRouter(tags=["operations"])
 log = logging.getLogger("gateway.api")
@@ -40,7 +40,13 @@ async def readyz(svc: Annotated[Services, Depends(services)]) -> dict[str, Any]:
         raise
     except Exception as exc:  # any database failure means "not ready", whatever its class
         log.warning("readiness check failed: %s", type(exc).__name__)
-        raise ApiProblem(503, "the database does not answer", kind="not-ready", title="Not ready") from None
+        raise ApiProblem(
+            503,
+            "the database does not answer",
+            kind="not-ready",
+            title="Not ready",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        ) from None
     return {"status": "ready", "database": "sqlite" if svc.store.is_sqlite else "postgresql"}
 
 
