@@ -281,6 +281,10 @@ class _Session:
         with contextlib.suppress(Exception):
             self.sftp.close()
         with contextlib.suppress(Exception):
+            # the FIN now: paramiko's close() leaves the socket to its reader thread, which lets
+            # go of it only some milliseconds later (the server still counts the connection)
+            self.transport.sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(Exception):
             self.transport.close()
 
 

@@ -18,6 +18,13 @@ transaction open while talking to the other side:
 A crash between 1 and 3 leaves the delivery ``sending``; the runner (or the job queue's
 stalled-job recovery) puts it back to ``queued`` and the connector's deterministic names
 and payload ids make the repeated send recognisable. A canceled delivery is never claimed.
+
+**Per-server limits** (``gateway.limits``). Before the claim, the delivery's channel type and
+settings are read and a slot of its server's limit is taken (e.g. at most 4 SFTP attempts at
+once to one host and port, across every worker). When none is free the attempt does not
+start: the row is left untouched and ``run_delivery`` returns ``"throttled"`` (not a status
+of the lifecycle: the delivery is still ``queued``/``retrying`` and due), and the caller tries
+again shortly (``gateway.limits.throttle_delay``). The slot is given back after step 3.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ from connectors.base import (
     TransientDeliveryError,
 )
 from gateway.lifecycle import TransportStatus, check_transport
+from gateway.limits import Limiter, Slot, limit_for, limiter_for
 from gateway.secretbox import SecretBox
 from gateway.store import Store, repository
 from gateway.store.models import Delivery, Document, Invoice, Recipient, utcnow
@@ -54,6 +62,7 @@ __all__ = [
     "BACKOFF_BASE",
     "BACKOFF_CAP",
     "CLAIMABLE",
+    "THROTTLED",
     "backoff_delay",
     "invoice_summary",
     "run_delivery",
@@ -68,6 +77,8 @@ BACKOFF_CAP = 3600.0  # never wait more than an hour between attempts
 CLAIMABLE = frozenset({T.QUEUED.value, T.RETRYING.value})
 MAX_REFERENCE = 500  # Delivery.remote_reference's column size; the evidence keeps the whole list
 _CLAIM_TRIES = 5
+THROTTLED = "throttled"
+"""``run_delivery``'s answer when the server's limit is reached: nothing was done, try again soon."""
 
 # How far each status has come, for the invoice's summary: the least advanced delivery wins.
 _PROGRESS = [T.ACCEPTED, T.VALIDATING, T.READY, T.QUEUED, T.RETRYING, T.SENDING, T.DELIVERED, T.ACKNOWLEDGED]
@@ -149,12 +160,57 @@ def run_delivery(
     box: SecretBox,
     now: Callable[[], datetime] = utcnow,
     rng: Callable[[float, float], float] = random.uniform,
+    limiter: Limiter | None = None,
 ) -> str:
     """One attempt at ``delivery_id``; returns its status afterwards (see the module docstring).
 
     A delivery someone else is sending, or one that is not due, delivered or canceled, is
-    left alone and its current status returned.
+    left alone and its current status returned. A delivery whose server has no free slot is
+    left alone too, and ``THROTTLED`` returned. ``limiter`` defaults to the store's
+    (``gateway.limits.limiter_for``).
     """
+    limited, slot = _slot(store, delivery_id, now, limiter)
+    if limited and slot is None:
+        return THROTTLED
+    try:
+        return _attempt(store, delivery_id, connectors, box, now, rng)
+    finally:
+        if slot is not None:
+            slot.release()  # after the outcome is recorded: the next attempt may start now
+
+
+def _slot(
+    store: Store, delivery_id: str, now: Callable[[], datetime], limiter: Limiter | None
+) -> tuple[bool, Slot | None]:
+    """``(limited, slot)``: whether the attempt needs a slot of its server's limit, and the slot
+    it got (``None``: the server is full). Not limited: no limit for the channel, or the
+    delivery is not claimable now (missing, not due, taken: the claim finds out and says so)."""
+    with store.session() as s:
+        row = s.execute(_LIMIT_OF, {"delivery_id": delivery_id}).one_or_none()
+    if row is None or row.status not in CLAIMABLE:
+        return False, None
+    if row.status == T.RETRYING.value and row.next_attempt_at is not None and row.next_attempt_at > now():
+        return False, None
+    limit = limit_for(row.channel_type, row.settings)
+    if limit is None:
+        return False, None
+    slot = (limiter or limiter_for(store)).try_acquire(limit)
+    if slot is None:
+        from gateway.metrics import record_throttled
+
+        record_throttled(row.channel_type)
+        log.debug("delivery %s: %s is at its limit of %d", delivery_id, limit.key, limit.capacity)
+    return True, slot
+
+
+def _attempt(
+    store: Store,
+    delivery_id: str,
+    connectors: Mapping[str, Connector],
+    box: SecretBox,
+    now: Callable[[], datetime],
+    rng: Callable[[float, float], float],
+) -> str:
     claim: _Claim | str | None = None
     for attempt in range(_CLAIM_TRIES):
         try:
@@ -204,7 +260,7 @@ def run_delivery(
                     f"unexpected {type(exc).__name__} in the {claim.channel_type} connector",
                     raw_code="EXCEPTION",
                 )
-    outcome = _record(store, claim, result, error, now, rng)
+    outcome = _record_when_possible(store, claim, result, error, now, rng)
     from gateway.logging import get_logger
     from gateway.metrics import record_delivery
 
@@ -244,6 +300,9 @@ _CLAIMED = (
 
 _D, _I, _R, _DOC = _DELIVERIES.c, _INVOICES.c, _RECIPIENTS.c, _DOCUMENTS.c
 _MOMENT = bindparam("moment", type_=_D.updated_at.type)
+_LIMIT_OF = select(_D.status, _D.next_attempt_at, _D.channel_type, _D.settings).where(
+    _D.id == bindparam("delivery_id")
+)
 # The hot path's statements, built once (building them was a good part of their cost).
 _STATUS_OF = select(_D.status).where(_D.id == bindparam("delivery_id"))
 _STATUSES_OF_INVOICE = select(_D.status).where(_D.invoice_id == bindparam("invoice_id"))
@@ -272,9 +331,12 @@ def _claim_statement(status: TransportStatus) -> Any:
 
 
 _CLAIMS = tuple((status, _claim_statement(status)) for status in (T.QUEUED, T.RETRYING))
+# By invoice only: the claimed delivery already is the tenant's, and with a tenant condition
+# PostgreSQL's generic plan for this prepared statement (chosen while the tables were young
+# and unanalysed) walked the tenant index: every delivery read all of the tenant's
+# documents, which made a 10,000-invoice run quadratic.
 _DOCUMENTS_OF = select(_DOC.kind, _DOC.filename, _DOC.content, _DOC.media_type).where(
     _DOC.invoice_id == bindparam("invoice_id"),
-    _DOC.tenant_id == bindparam("tenant_id"),
     _DOC.kind.in_(bindparam("kinds", expanding=True)),
 )
 _INVOICE_AND_RECIPIENT = (
@@ -471,6 +533,44 @@ def _sha(data: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(data).hexdigest()
+
+
+RECORD_PATIENCE = 60.0  # seconds an attempt's outcome waits for an unreachable database
+
+
+def _record_when_possible(
+    store: Store,
+    claim: _Claim,
+    result: DeliveryResult | None,
+    error: DeliveryError | None,
+    now: Callable[[], datetime],
+    rng: Callable[[float, float], float],
+) -> str:
+    """``_record``, tried again while the database is unreachable (a restart, a failover).
+
+    The send has happened: losing its outcome would leave the delivery ``sending`` until the
+    reconciler gives up on it (``ABANDONED_AFTER``) and sends it again. ``_record`` is guarded
+    (still ``sending`` at the claim's version), so trying again after a commit whose answer
+    was lost changes nothing. Anything but an outage is raised at once.
+    """
+    from gateway.store.availability import database_unavailable
+
+    deadline = time.monotonic() + RECORD_PATIENCE
+    delay = 0.25
+    while True:
+        try:
+            return _record(store, claim, result, error, now, rng)
+        except Exception as exc:
+            if not database_unavailable(exc) or time.monotonic() + delay > deadline:
+                raise
+            log.warning(
+                "delivery %s: the database is unavailable (%s); recording the attempt again in %.2f s",
+                claim.delivery_id,
+                type(exc).__name__,
+                delay,
+            )
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
 
 def _record(

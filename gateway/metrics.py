@@ -37,6 +37,7 @@ __all__ = [
     "bind_store",
     "observe_validation",
     "record_delivery",
+    "record_throttled",
     "render",
     "serve_metrics",
 ]
@@ -48,6 +49,13 @@ DELIVERIES = Counter(
     "Delivery attempts finished by this process, by channel type and outcome "
     "(delivered, accepted, retrying, failed, …).",
     ["channel", "outcome"],
+    registry=REGISTRY,
+)
+THROTTLED = Counter(
+    "gateway_delivery_throttled",
+    "Delivery attempts not started by this process because their server's concurrency limit "
+    "(max_connections) was reached; each is tried again shortly.",
+    ["channel"],
     registry=REGISTRY,
 )
 VALIDATION_SECONDS = Histogram(
@@ -71,6 +79,11 @@ def record_delivery(channel: str, outcome: str, seconds: float) -> None:
     """One finished attempt: ``outcome`` is the delivery's status after it (``delivered``…)."""
     DELIVERIES.labels(channel=channel, outcome=outcome).inc()
     DELIVERY_SECONDS.labels(channel=channel).observe(max(seconds, 0.0))
+
+
+def record_throttled(channel: str) -> None:
+    """An attempt that found its server at its limit (``run_delivery`` returned ``throttled``)."""
+    THROTTLED.labels(channel=channel).inc()
 
 
 def observe_validation(seconds: float) -> None:

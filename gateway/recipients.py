@@ -24,10 +24,11 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from formats import cii, ubl
 from formats.invoice.model import Buyer
+from gateway.limits import DEFAULT_MAX_CONNECTIONS, MAX_CONNECTIONS
 
 if TYPE_CHECKING:
     from gateway.store.models import Recipient
@@ -171,6 +172,30 @@ class FormatIn(_Strict):
 # ---------------------------------------------------------------------------- channel settings
 
 
+def _max_connections(value: object) -> object:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CONNECTIONS:
+        raise ValueError(
+            f"max_connections must be a whole number from 1 to {MAX_CONNECTIONS} "
+            f"(deliveries at once to this server), not {value!r}"
+        )
+    return value
+
+
+MaxConnections = Annotated[
+    int | None,
+    BeforeValidator(_max_connections),
+    Field(
+        default=None,
+        description="At most this many deliveries at once to the server this channel connects to "
+        "(shared by every channel on that server; see gateway/limits.py). Default: "
+        + ", ".join(f"{k} {v}" for k, v in DEFAULT_MAX_CONNECTIONS.items())
+        + ", no limit for the others.",
+    ),
+]
+
+
 class FolderSettings(_Strict):
     path: str = Field(min_length=1)
 
@@ -189,6 +214,7 @@ class SftpSettings(_Strict):
     remote_path: str = Field(default="{filename}", min_length=1)
     # pinned: there is no "trust on first use" — an unknown host key fails the delivery
     host_key: str = Field(min_length=1)
+    max_connections: MaxConnections
 
     @field_validator("host")
     @classmethod
@@ -254,6 +280,7 @@ class EmailSettings(_Strict):
     timeout: float = Field(default=30.0, gt=0, le=300)
     # the template language when the pipeline does not pass the invoice's own (en, fr, de)
     language: str | None = None
+    max_connections: MaxConnections
 
     @field_validator("to")
     @classmethod
@@ -302,6 +329,7 @@ class AribaSettings(_Strict):
     to: AribaIdentity
     sender: AribaIdentity
     deployment_mode: Literal["test", "production"] = "production"
+    max_connections: MaxConnections
 
     @field_validator("url")
     @classmethod
@@ -316,6 +344,7 @@ class HttpSettings(_Strict):
     username: str | None = Field(default=None, min_length=1, max_length=200)
     tls_ca_pem: str | None = None
     timeout: float = Field(default=30.0, gt=0, le=300)
+    max_connections: MaxConnections
 
     @field_validator("url")
     @classmethod

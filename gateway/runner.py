@@ -12,6 +12,12 @@ recognisable.
 Every wait is bounded: ``stop()`` wakes the poller at once and joins it and the pool
 within its timeout; ``wake()`` lets the API start a fresh submission without waiting for
 the next poll.
+
+A delivery whose server is at its concurrency limit (``run_delivery`` returned
+``throttled``, see ``gateway.limits``) is held back for a short jittered delay
+(``throttle_delay``: 0.2–1.0 s) and then tried again; an attempt that finishes for real may
+have freed a slot, so it ends every hold at once. Held-back deliveries do not count against
+the polling window, so deliveries to other servers are not stuck behind them.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
@@ -27,8 +34,9 @@ from typing import cast
 from sqlalchemy import Integer, Table, and_, bindparam, or_, select
 
 from connectors.base import Connector
-from gateway.delivery import run_delivery, update_invoice_status
+from gateway.delivery import THROTTLED, run_delivery, update_invoice_status
 from gateway.lifecycle import TransportStatus
+from gateway.limits import throttle_delay
 from gateway.secretbox import SecretBox
 from gateway.store import Store, repository
 from gateway.store.models import Delivery, utcnow
@@ -197,8 +205,10 @@ class InProcessRunner:
         self._pool: ThreadPoolExecutor | None = None
         self._in_flight: set[str] = set()
         self._futures: set[Future[str]] = set()
+        self._held: dict[str, float] = {}  # throttled delivery → monotonic time to try it again
         self._lock = threading.Lock()
         self.attempted = 0  # attempts started, for tests and metrics
+        self.throttled = 0  # attempts that found their server at its limit
 
     @property
     def running(self) -> bool:
@@ -255,22 +265,51 @@ class InProcessRunner:
                     last_recovery = now.timestamp()
                 free = self.concurrency * 2 - len(self._in_flight)
                 if free > 0:
-                    for delivery_id in due_deliveries(self.store, now=now, limit=free + len(self._in_flight)):
-                        self._dispatch(delivery_id)
+                    with self._lock:
+                        skip = len(self._in_flight) + len(self._held)
+                    for delivery_id in due_deliveries(self.store, now=now, limit=free + skip):
+                        if free <= 0:
+                            break
+                        if self._dispatch(delivery_id):
+                            free -= 1
+                self._forget_expired_holds()
             except Exception:  # a database hiccup must not kill the runner
                 log.exception("delivery runner: polling failed; trying again")
-            self._wake.wait(self.poll_interval)
+            self._wake.wait(self._next_wait())
             self._wake.clear()
 
-    def _dispatch(self, delivery_id: str) -> None:
+    def _forget_expired_holds(self) -> None:
+        """A hold that has run out is done with: its delivery was tried again just now, or is no
+        longer due (canceled, taken by another runner) and must not keep the poller awake."""
+        moment = time.monotonic()
+        with self._lock:
+            for delivery_id in [d for d, until in self._held.items() if until <= moment]:
+                del self._held[delivery_id]
+
+    def _next_wait(self) -> float:
+        """The poll interval, or less when a held-back delivery is due to be tried sooner."""
+        with self._lock:
+            if not self._held:
+                return self.poll_interval
+            soonest = min(self._held.values()) - time.monotonic()
+        return min(self.poll_interval, max(soonest, 0.01))
+
+    def _dispatch(self, delivery_id: str) -> bool:
+        """Start an attempt unless one is running or the delivery is held back; True if started."""
         with self._lock:
             if delivery_id in self._in_flight or self._pool is None or self._stop.is_set():
-                return
+                return False
+            until = self._held.get(delivery_id)
+            if until is not None:
+                if until > time.monotonic():
+                    return False
+                del self._held[delivery_id]
             self._in_flight.add(delivery_id)
         future = self._pool.submit(self._attempt, delivery_id)
         with self._lock:
             self._futures.add(future)
         future.add_done_callback(functools.partial(self._done, delivery_id))
+        return True
 
     def _attempt(self, delivery_id: str) -> str:
         with self._lock:
@@ -282,8 +321,15 @@ class InProcessRunner:
             raise
 
     def _done(self, delivery_id: str, future: Future[str]) -> None:
+        finished = not future.cancelled() and future.exception() is None
+        throttled = finished and future.result() == THROTTLED
         with self._lock:
             self._in_flight.discard(delivery_id)
             self._futures.discard(future)
-        if not future.cancelled() and future.exception() is None:
+            if throttled:  # its server is full: try again shortly, not at once (no busy loop)
+                self.throttled += 1
+                self._held[delivery_id] = time.monotonic() + throttle_delay()
+            elif finished:
+                self._held.clear()  # this attempt released its slot: the held-back may go now
+        if finished and not throttled:
             self._wake.set()  # a finished attempt may have freed capacity for more
