@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from formats.errors import GatewayError
 from gateway import pipeline
-from gateway.store import Store
+from gateway.store import Store, repository
 from gateway.store.models import Batch, BatchItem, utcnow
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "item_key",
     "parse_batch",
     "process_item",
+    "process_span",
     "summarize_report",
 ]
 
@@ -248,8 +249,7 @@ def _replay(previous: Batch, fingerprint: str, key: str) -> Batch:
 
 
 def get_batch(s: Session, tenant_id: str, batch_id: str) -> Batch | None:
-    found: Batch | None = s.scalar(select(Batch).where(Batch.id == batch_id, Batch.tenant_id == tenant_id))
-    return found
+    return repository.get_owned(s, Batch, tenant_id, batch_id)
 
 
 def pending_positions(s: Session, batch_id: str) -> list[int]:
@@ -351,6 +351,23 @@ def _problem(message: str) -> list[dict[str, Any]]:
     return [{"location": None, "rule": None, "message": message}]
 
 
+def _mark(
+    s: Session,
+    batch_id: str,
+    position: int,
+    status: str,
+    invoice_id: str | None = None,
+    problems: list[dict[str, Any]] | None = None,
+) -> None:
+    """The item's outcome, in the caller's session; an item already decided is left alone."""
+    s.execute(
+        update(BatchItem)
+        .where(BatchItem.batch_id == batch_id, BatchItem.position == position)
+        .where(BatchItem.status == "pending")
+        .values(status=status, invoice_id=invoice_id, problems=problems, updated_at=utcnow())
+    )
+
+
 def _record(
     store: Store,
     batch_id: str,
@@ -360,25 +377,30 @@ def _record(
     problems: list[dict[str, Any]] | None = None,
 ) -> None:
     with store.session() as s:
-        s.execute(
-            update(BatchItem)
-            .where(BatchItem.batch_id == batch_id, BatchItem.position == position)
-            .where(BatchItem.status == "pending")
-            .values(
-                status=status,
-                invoice_id=invoice_id,
-                problems=problems,
-                attempts=BatchItem.attempts + 1,
-                updated_at=utcnow(),
-            )
-        )
+        _mark(s, batch_id, position, status, invoice_id, problems)
+
+
+def _outcome(
+    outcome: pipeline.SubmitOutcome | GatewayError,
+) -> tuple[str, str | None, list[dict[str, Any]] | None]:
+    """``(status, invoice id, problems)`` of an item from what the pipeline answered."""
+    if isinstance(outcome, GatewayError):
+        return "refused", None, _problem(str(outcome))
+    if outcome.accepted and outcome.invoice is not None:
+        return "accepted", outcome.invoice.id, None
+    return "refused", None, summarize_report(outcome.report)
 
 
 def process_item(
     store: Store, ctx: pipeline.PipelineContext, tenant_id: str, batch_id: str, position: int
 ) -> str:
     """Submit one pending item through the pipeline and record its outcome; returns the item's
-    status (``pending`` again when it could not be decided: it will be tried again)."""
+    status (``pending`` again when it could not be decided: it will be tried again).
+
+    The attempt is counted (and committed) *before* the pipeline runs, so an item whose
+    processing kills its process each time (a parser or Saxon crash, the OOM killer) is
+    refused after ``MAX_ATTEMPTS`` instead of taking down every worker that picks it up.
+    """
     with store.session() as s:
         row = s.execute(
             select(
@@ -400,6 +422,21 @@ def process_item(
     body, content_type, status, attempts, recipient_id = row
     if status != "pending":
         return str(status)
+    if attempts >= MAX_ATTEMPTS:
+        message = (
+            f"the invoice could not be processed in {attempts} attempts (internal error or the "
+            "process stopped each time; the server log has the details)"
+        )
+        _record(store, batch_id, position, "refused", problems=_problem(message))
+        return "refused"
+    with store.session() as s:
+        s.execute(
+            update(BatchItem)
+            .where(BatchItem.batch_id == batch_id, BatchItem.position == position)
+            .where(BatchItem.status == "pending")
+            .values(attempts=BatchItem.attempts + 1, updated_at=utcnow())
+        )
+    outcome: pipeline.SubmitOutcome | GatewayError
     try:
         outcome = pipeline.submit_to_store(
             store,
@@ -412,40 +449,85 @@ def process_item(
             ctx=ctx,
         )
     except (pipeline.RecipientNotFound, pipeline.InputError, pipeline.IdempotencyConflict) as exc:
-        _record(
-            store,
-            batch_id,
-            position,
-            "refused",
-            problems=[{"location": None, "rule": None, "message": str(exc)}],
-        )
-        return "refused"
+        outcome = exc
     except Exception:
         log.exception(
             "batch %s item %s could not be submitted (attempt %s)", batch_id, position, attempts + 1
         )
-        if attempts + 1 >= MAX_ATTEMPTS:
-            message = "the invoice could not be processed (internal error; the server log has the details)"
-            _record(
-                store,
-                batch_id,
-                position,
-                "refused",
-                problems=[{"location": None, "rule": None, "message": message}],
-            )
-            return "refused"
-        with store.session() as s:
-            s.execute(
-                update(BatchItem)
-                .where(BatchItem.batch_id == batch_id, BatchItem.position == position)
-                .values(attempts=BatchItem.attempts + 1)
-            )
         return "pending"
-    if outcome.accepted and outcome.invoice is not None:
-        _record(store, batch_id, position, "accepted", invoice_id=outcome.invoice.id)
-        return "accepted"
-    _record(store, batch_id, position, "refused", problems=summarize_report(outcome.report))
-    return "refused"
+    decided, invoice_id, problems = _outcome(outcome)
+    _record(store, batch_id, position, decided, invoice_id, problems)
+    return decided
+
+
+def process_span(
+    store: Store, ctx: pipeline.PipelineContext, tenant_id: str, batch_id: str, start: int, stop: int
+) -> dict[str, int]:
+    """Submit the pending items ``start``..``stop - 1`` of a batch; counts by outcome.
+
+    First run of a span (no item tried yet): the attempt of every pending item is counted in
+    one statement, the invoices are checked one after the other, and stored with their
+    items' outcomes in one transaction (``pipeline.submit_many_to_store``): a few statements
+    and one commit per invoice fewer than one at a time, which is most of what a batch costs
+    besides validation. A span tried before (its worker died, or the transaction failed) goes
+    item by item (``process_item``), so one invoice that kills its worker every time is
+    refused on its own after ``MAX_ATTEMPTS``, not its neighbours.
+    """
+    with store.session() as s:
+        rows = s.execute(
+            select(BatchItem.position, BatchItem.attempts, Batch.recipient_id)
+            .join(Batch, Batch.id == BatchItem.batch_id)
+            .where(
+                BatchItem.batch_id == batch_id,
+                BatchItem.tenant_id == tenant_id,
+                BatchItem.status == "pending",
+                BatchItem.position >= start,
+                BatchItem.position < stop,
+            )
+            .order_by(BatchItem.position)
+        ).all()
+    counts: dict[str, int] = {}
+    if not rows:
+        return counts
+    if any(attempts for _, attempts, _ in rows):
+        for position, _, _ in rows:
+            status = process_item(store, ctx, tenant_id, batch_id, position)
+            counts[status] = counts.get(status, 0) + 1
+        return counts
+    recipient_id = rows[0][2]
+    with store.session() as s:
+        claimed = s.execute(
+            update(BatchItem)
+            .where(
+                BatchItem.batch_id == batch_id,
+                BatchItem.status == "pending",
+                BatchItem.attempts == 0,
+                BatchItem.position >= start,
+                BatchItem.position < stop,
+            )
+            .values(attempts=BatchItem.attempts + 1, updated_at=utcnow())
+            .returning(BatchItem.position, BatchItem.body, BatchItem.content_type)
+        ).all()
+    claimed = sorted(claimed, key=lambda row: row[0])
+    submissions = [
+        pipeline.Submission(bytes(body), content_type, item_key(batch_id, position))
+        for position, body, content_type in claimed
+    ]
+
+    def record(s: Session, index: int, outcome: pipeline.SubmitOutcome | GatewayError) -> None:
+        status, invoice_id, problems = _outcome(outcome)
+        _mark(s, batch_id, claimed[index][0], status, invoice_id, problems)
+        counts[status] = counts.get(status, 0) + 1
+
+    try:
+        pipeline.submit_many_to_store(
+            store, tenant_id, submissions, recipient_id=recipient_id, ctx=ctx, record=record
+        )
+    except pipeline.RecipientNotFound as exc:
+        for position, _, _ in claimed:
+            _record(store, batch_id, position, "refused", problems=_problem(str(exc)))
+        return {"refused": len(claimed)}
+    return counts
 
 
 class BatchRunner:

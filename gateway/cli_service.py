@@ -300,12 +300,26 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
 
     @app.command()
     def worker(
-        concurrency: Annotated[int, typer.Option(min=1, max=64, help="Jobs run at once.")] = 2,
+        concurrency: Annotated[
+            int, typer.Option(min=1, max=64, help="Jobs run at once in each process (threads).")
+        ] = 2,
+        processes: Annotated[
+            int,
+            typer.Option(
+                min=1,
+                max=256,
+                help="Worker processes on this machine (CPU-bound work scales with processes); "
+                "a process that dies is restarted.",
+            ),
+        ] = 1,
         metrics_port: Annotated[
-            int | None, typer.Option(help="Expose this worker's Prometheus series on 127.0.0.1:PORT.")
+            int | None,
+            typer.Option(
+                help="Expose each process's Prometheus series on 127.0.0.1:PORT (PORT+1, … for the next)."
+            ),
         ] = None,
     ) -> None:
-        """Run delivery jobs from PostgreSQL (GATEWAY_DATABASE_URL) until interrupted."""
+        """Run jobs (batch invoices, deliveries) from PostgreSQL (GATEWAY_DATABASE_URL) until interrupted."""
         from gateway.jobs import JobsUnavailable, run_worker
         from gateway.logging import configure
 
@@ -317,6 +331,12 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
                 "(with SQLite, `gateway serve` delivers in-process)"
             )
             raise typer.Exit(EXIT_INPUT)
+        if processes > 1:
+            from gateway.workers import supervise
+
+            master_box(store)  # a missing master key fails here, once, not in every child
+            store.dispose()
+            raise typer.Exit(supervise(processes, concurrency, metrics_port=metrics_port))
         try:
             run_worker(concurrency, store=store, box=master_box(store), metrics_port=metrics_port)
         except JobsUnavailable as exc:

@@ -93,6 +93,13 @@ RECONCILE_TASK = "gateway.reconcile"
 WEBHOOKS_TASK = "gateway.send_webhooks"
 DELIVERY_QUEUE = "deliveries"
 MAINTENANCE_QUEUE = "maintenance"
+# Workers take jobs by priority, then id: at 0 the reconciler (and so a killed worker's
+# deliveries) waited behind the whole backlog of deliveries queued before it.
+MAINTENANCE_PRIORITY = 10
+# A delivery that found its server at its limit waits its turn ahead of fresh ones (0) but
+# behind the maintenance tasks.
+THROTTLED_PRIORITY = 1
+THROTTLED_AGEING_MAX = 8  # +1 a second waited, up to 9: still behind the maintenance tasks
 
 HEARTBEAT_INTERVAL = 2.0  # seconds between a worker's heartbeats
 STALLED_AFTER = 6.0  # a worker silent this long is dead: its jobs are recovered
@@ -178,7 +185,9 @@ def _raw_connection(session: Session) -> Any:
 _IN_TRANSACTION = JobManager(SyncPsycopgConnector())
 
 
-def defer_delivery(session: Session, delivery_id: str, when: datetime | None = None) -> int | None:
+def defer_delivery(
+    session: Session, delivery_id: str, when: datetime | None = None, *, priority: int | None = None
+) -> int | None:
     """Queue ``delivery_id`` in the caller's transaction; returns the job id, or ``None`` when a
     pending job already existed (brought forward to ``when`` if that is sooner) or the store
     is SQLite (the in-process runner polls instead: one call site for both databases).
@@ -194,7 +203,7 @@ def defer_delivery(session: Session, delivery_id: str, when: datetime | None = N
         # connection: the raw connection must be taken inside the block, or there is none.
         with session.begin_nested():
             raw = _raw_connection(session)
-            job = deliver.configure(queueing_lock=delivery_id, schedule_at=when).job
+            job = deliver.configure(queueing_lock=delivery_id, schedule_at=when, priority=priority).job
             job_id = pjobs.JobDeferrer(_IN_TRANSACTION, job, connection=raw).defer(delivery_id=delivery_id)
     except pexc.AlreadyEnqueued:
         with session.begin_nested():
@@ -232,6 +241,28 @@ def deliver(context: JobContext, delivery_id: str) -> str:
                 d = s.get(Delivery, delivery_id)
                 if d is not None and d.status == "retrying":
                     defer_delivery(s, delivery_id, when=d.next_attempt_at)
+        elif status == "throttled":
+            # its server is at its concurrency limit (gateway.limits): the same delivery again
+            # shortly, jittered; slower once it has waited long (a backlog is not probed 5x/s)
+            from gateway.limits import throttle_delay
+
+            with runtime.store.session() as s:
+                d = s.get(Delivery, delivery_id)
+                if d is not None and d.status in ("queued", "retrying"):
+                    since = max(d.updated_at, d.next_attempt_at or d.updated_at)
+                    waited = (utcnow() - since).total_seconds()
+                    # Ahead of fresh deliveries once due (a new job would queue behind the whole
+                    # backlog, and a killed worker's recovered delivery would wait for all of it),
+                    # and the longer it has waited the sooner it is taken: every retry is a new
+                    # job, so without ageing the order among waiting deliveries was a lottery
+                    # (one waited 11 s for a slot in the chaos test while others went first).
+                    priority = THROTTLED_PRIORITY + min(THROTTLED_AGEING_MAX, int(waited))
+                    defer_delivery(
+                        s,
+                        delivery_id,
+                        when=utcnow() + timedelta(seconds=throttle_delay(waited)),
+                        priority=priority,
+                    )
         _log.info("job.delivery_attempted", status=status)
         return status
 
@@ -360,13 +391,25 @@ async def reconcile_once(store: Store, *, now: datetime | None = None) -> dict[s
 
 
 @app.periodic(cron=f"* * * * * */{RECONCILE_EVERY}", periodic_id="reconcile")  # 6th field: seconds
-@app.task(name=RECONCILE_TASK, queue=MAINTENANCE_QUEUE, queueing_lock=RECONCILE_TASK, pass_context=True)
+@app.task(
+    name=RECONCILE_TASK,
+    queue=MAINTENANCE_QUEUE,
+    queueing_lock=RECONCILE_TASK,
+    pass_context=True,
+    priority=MAINTENANCE_PRIORITY,
+)
 async def reconcile(context: JobContext, timestamp: int) -> dict[str, int]:
     return await reconcile_once(_runtime(context).store)
 
 
 @app.periodic(cron=f"* * * * * */{WEBHOOKS_EVERY}", periodic_id="webhooks")  # 6th field: seconds
-@app.task(name=WEBHOOKS_TASK, queue=MAINTENANCE_QUEUE, queueing_lock=WEBHOOKS_TASK, pass_context=True)
+@app.task(
+    name=WEBHOOKS_TASK,
+    queue=MAINTENANCE_QUEUE,
+    queueing_lock=WEBHOOKS_TASK,
+    pass_context=True,
+    priority=MAINTENANCE_PRIORITY,
+)
 def send_webhooks(context: JobContext, timestamp: int) -> int:
     from gateway.webhooks import send_due_webhooks
 
@@ -411,7 +454,13 @@ def run_worker(
     **overrides: Any,
 ) -> None:
     """``gateway worker --concurrency N``: run jobs until SIGINT/SIGTERM (then finish the
-    running ones, up to 30 s). ``metrics_port`` exposes this process's Prometheus series."""
+    running ones, up to 30 s). ``metrics_port`` exposes this process's Prometheus series.
+
+    The database going away (a restart, a failover) does not end the process: procrastinate's
+    worker stops when it loses its connections, so it is run again, after a bounded backoff
+    (``WORKER_RESTART_MIN`` doubling up to ``WORKER_RESTART_MAX`` s) while the database does
+    not answer (``_supervise``). Only SIGINT/SIGTERM, or an error that is not an outage (a
+    bug: ``gateway.store.availability``), ends it."""
     from gateway.secretbox import SecretBox
     from gateway.store import Store
 
@@ -435,7 +484,7 @@ def run_worker(
         stop_metrics = serve_metrics(metrics_port)
     _log.info("worker.starting", concurrency=concurrency)
     try:
-        app.run_worker(**worker_options(runtime, concurrency, **overrides))
+        asyncio.run(_supervise(url, worker_options(runtime, concurrency, **overrides)))
     finally:
         if stop_metrics is not None:
             stop_metrics()
@@ -443,6 +492,104 @@ def run_worker(
 
         close_connectors(runtime.connectors)
         _log.info("worker.stopped")
+
+
+WORKER_RESTART_MIN = 0.5  # seconds before running the worker again after it lost the database
+WORKER_RESTART_MAX = 5.0  # the longest wait between two attempts while the database is down
+_WORKER_HEALTHY_AFTER = 30.0  # a run that lasted this long starts the backoff over
+_STOP_GRACE_EXTRA = 15.0  # beyond shutdown_graceful_timeout: unregistering may wait for the pool
+
+
+async def _supervise(url: str, options: dict[str, Any]) -> None:
+    """Run procrastinate's worker until SIGINT/SIGTERM, again each time it ends on a database outage.
+
+    What procrastinate does on its own (3.x): its LISTEN connection's reconnect fails while
+    the server is down, the failed side task stops the worker, and ``run_worker`` returns once
+    it could unregister (the database came back) or raises (it did not): the process used
+    to exit and deliver nothing more. Here the signals are ours (the worker's are off): a
+    stop cancels the running worker, which is procrastinate's graceful stop (running jobs
+    finish, up to ``shutdown_graceful_timeout``). Jobs whose status could not be saved
+    during the outage stay ``doing`` under the old worker id: the reconciler's stalled-job
+    recovery takes them over. ``wait=False`` (drain the queue once) is never re-run.
+    """
+    import contextlib
+    import signal
+
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    own_signals = bool(options.get("install_signal_handlers", True))
+    options = {**options, "install_signal_handlers": False}
+    installed: list[signal.Signals] = []
+    if own_signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stopping.set)
+            except (ValueError, RuntimeError, NotImplementedError):  # not the main thread
+                continue
+            installed.append(sig)
+    grace = float(options.get("shutdown_graceful_timeout") or 30.0) + _STOP_GRACE_EXTRA
+    delay = WORKER_RESTART_MIN
+    try:
+        while not stopping.is_set():
+            started = loop.time()
+            why = await _worker_run(url, options, stopping, grace)
+            if stopping.is_set() or options.get("wait") is False:
+                return
+            if loop.time() - started >= _WORKER_HEALTHY_AFTER:
+                delay = WORKER_RESTART_MIN
+            _log.warning("worker.restarting", reason=why, in_seconds=delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), delay)
+            delay = min(delay * 2, WORKER_RESTART_MAX)
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+async def _worker_run(url: str, options: dict[str, Any], stopping: asyncio.Event, grace: float) -> str:
+    """One run of procrastinate's worker; returns why it ended, raises what is not an outage."""
+    from gateway.store.availability import database_unavailable
+
+    run = asyncio.create_task(_open_and_work(url, options))
+    stop_requested = asyncio.create_task(stopping.wait())
+    try:
+        await asyncio.wait({run, stop_requested}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stop_requested.cancel()
+    if not run.done():
+        run.cancel()  # procrastinate: stop fetching, let the running jobs finish, unregister
+        await asyncio.wait({run}, timeout=grace)
+        if not run.done():
+            _log.error("worker.stop_timed_out", seconds=grace)
+            return "stopped"
+    if run.cancelled():
+        return "stopped"
+    error = run.exception()
+    if error is None:
+        return run.result()
+    if stopping.is_set():  # e.g. unregistering failed because the database is still down
+        _log.warning("worker.stopped_with_error", error=type(error).__name__)
+        return "stopped"
+    if not database_unavailable(error):
+        raise error
+    return f"database unavailable ({type(error).__name__}: {_first_line(error)})"
+
+
+async def _open_and_work(url: str, options: dict[str, Any]) -> str:
+    # A cheap probe first: opening the pool on a server that is down waits 30 s (psycopg_pool)
+    import psycopg
+
+    probe = await psycopg.AsyncConnection.connect(conninfo(url), connect_timeout=5, autocommit=True)
+    await probe.close()
+    async with app.open_async():
+        await app.run_worker_async(**options)
+    return "the worker stopped on its own (it lost its database connections)"
+
+
+def _first_line(error: BaseException) -> str:
+    cause = error.__cause__ or error
+    text = str(cause).strip() or str(error).strip()
+    return text.splitlines()[0][:200] if text else ""
 
 
 # -- schema (called by the Alembic revision 0002) -------------------------------------------
@@ -486,3 +633,8 @@ def drop_procrastinate_schema(bind: Connection) -> None:
         )
     ).all():
         bind.execute(text(f'DROP TYPE IF EXISTS "{name}" CASCADE'))
+
+
+# The batch tasks live next door and register on ``app`` when imported: every process that
+# imports this module (a worker, the API deferring a batch) knows them.
+from gateway import batch_jobs as _batch_jobs  # noqa: E402,F401

@@ -30,7 +30,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -59,11 +59,13 @@ __all__ = [
     "PipelineContext",
     "PipelineSettings",
     "RecipientNotFound",
+    "Submission",
     "SubmitOutcome",
     "Validator",
     "detect_content",
     "request_sha256",
     "submit",
+    "submit_many_to_store",
     "submit_to_store",
 ]
 
@@ -250,6 +252,69 @@ def submit_to_store(
         if outcome.invoice is not None:
             _ = list(outcome.invoice.deliveries)
         return outcome
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One invoice of ``submit_many_to_store``: its bytes, their media type, its key."""
+
+    body: bytes
+    content_type: str
+    idempotency_key: str
+
+
+def submit_many_to_store(
+    store: Store,
+    tenant_id: str,
+    submissions: Sequence[Submission],
+    *,
+    recipient_id: str,
+    ctx: PipelineContext,
+    record: Callable[[Session, int, SubmitOutcome | GatewayError], None],
+) -> list[SubmitOutcome | GatewayError]:
+    """Many invoices for one recipient, stored in one transaction (what a batch chunk runs).
+
+    The recipient is read once; each invoice is read, rendered, validated and signed with no
+    database; then one session stores the accepted ones, each in its own savepoint, and
+    ``record(session, index, outcome)`` runs for every invoice in that same transaction (a
+    batch marks its items there, so an item is accepted exactly when its invoice is stored).
+    Each invoice keeps its own Idempotency-Key: one stored by an earlier run comes back as a
+    replay from the unique constraint, as in ``submit_to_store`` (its lookup before the work
+    is skipped: a repetition only costs the rendering again). An invoice refused for its
+    content is a ``SubmitOutcome`` with its report; one that cannot be taken at all
+    (unreadable input, a key reused for other content) is the ``GatewayError`` saying why.
+    ``RecipientNotFound`` is raised for the whole chunk.
+    """
+    with store.session() as s:
+        recipient = _recipient(s, tenant_id, recipient_id, None)
+        vault_tenant = tenant_id
+        if recipient.get("sign_key"):
+            tenant = s.get(Tenant, tenant_id)
+            vault_tenant = tenant.name if tenant is not None else tenant_id
+    checked: list[_Checked | SubmitOutcome | GatewayError] = []
+    for item in submissions:
+        looked = _Lookup(recipient, request_sha256(item.body, recipient_id, None), vault_tenant)
+        try:
+            checked.append(_check(looked, item.body, item.content_type, ctx))
+        except GatewayError as exc:  # InputError and the like: this item only
+            checked.append(exc)
+    outcomes: list[SubmitOutcome | GatewayError] = []
+    with store.session() as s:
+        for index, (item, done) in enumerate(zip(submissions, checked, strict=True)):
+            outcome: SubmitOutcome | GatewayError
+            if isinstance(done, _Checked):
+                try:
+                    outcome = _commit(s, tenant_id, done, item.idempotency_key, ctx)
+                except IdempotencyConflict as exc:
+                    outcome = exc
+            else:
+                outcome = done
+            record(s, index, outcome)
+            outcomes.append(outcome)
+        for outcome in outcomes:
+            if isinstance(outcome, SubmitOutcome) and outcome.invoice is not None:
+                _ = list(outcome.invoice.deliveries)
+    return outcomes
 
 
 @dataclass
@@ -786,7 +851,8 @@ def _store(
         "updated_at": now,
         "business_status": None,
     }
-    report_bytes = json.dumps(report, indent=1, ensure_ascii=False).encode("utf-8")
+    # compact: with indent json falls back to its pure-Python encoder (2-3 ms a report)
+    report_bytes = json.dumps(report, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     report_sha = _sha(report_bytes)
     source_ext = {"json": ".json", "ubl": ".xml", "cii": ".xml", "facturx": ".pdf"}[source.kind]
     source_media = {

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session
 
 from connectors.base import DeliveryResult, OutgoingDocument
 from gateway.secretbox import SecretBox
@@ -88,49 +89,74 @@ def make_delivery(
     next_attempt_at: datetime | None = None,
 ) -> str:
     """An invoice with one UBL document and one delivery of it, written straight to the tables."""
-    content = b"<Invoice>test</Invoice>"
     with store.session() as s:
-        invoice = Invoice(
-            tenant_id=tenant_id,
-            request_sha256="0" * 64,
-            number="T-1",
-            source_kind="ubl",
+        return add_delivery_rows(
+            s,
+            tenant_id,
             status=status,
+            channel_type=channel_type,
+            max_attempts=max_attempts,
+            attempts=attempts,
+            updated_at=updated_at,
+            next_attempt_at=next_attempt_at,
         )
-        s.add(invoice)
-        s.flush()
-        s.add(
-            Document(
-                tenant_id=tenant_id,
-                invoice_id=invoice.id,
-                kind="ubl",
-                media_type="application/xml",
-                filename="T-1.xml",
-                sha256=hashlib.sha256(content).hexdigest(),
-                size=len(content),
-                content=content,
-            )
+
+
+def add_delivery_rows(
+    s: Session,
+    tenant_id: str,
+    *,
+    status: str = "queued",
+    channel_type: str = "fake",
+    channel_name: str = "main",
+    settings: dict[str, Any] | None = None,
+    number: str = "T-1",
+    content: bytes = b"<Invoice>test</Invoice>",
+    max_attempts: int = 8,
+    attempts: int = 0,
+    updated_at: datetime | None = None,
+    next_attempt_at: datetime | None = None,
+) -> str:
+    """``make_delivery`` in the caller's session (flushed, not committed): a test can defer its
+    job in the same transaction."""
+    invoice = Invoice(
+        tenant_id=tenant_id, request_sha256="0" * 64, number=number, source_kind="ubl", status=status
+    )
+    s.add(invoice)
+    s.flush()
+    s.add(
+        Document(
+            tenant_id=tenant_id,
+            invoice_id=invoice.id,
+            kind="ubl",
+            media_type="application/xml",
+            filename=f"{number}.xml",
+            sha256=hashlib.sha256(content).hexdigest(),
+            size=len(content),
+            content=content,
         )
-        delivery_id = new_id("dlv")
-        now = utcnow()
-        s.add(
-            Delivery(
-                id=delivery_id,
-                tenant_id=tenant_id,
-                invoice_id=invoice.id,
-                channel_type=channel_type,
-                channel_name="main",
-                settings={},
-                document_kinds=["ubl"],
-                status=status,
-                attempts=attempts,
-                max_attempts=max_attempts,
-                next_attempt_at=next_attempt_at or now,
-                payload_id=f"{delivery_id}@gateway",
-                created_at=now,
-                updated_at=updated_at or now,
-            )
+    )
+    delivery_id = new_id("dlv")
+    now = utcnow()
+    s.add(
+        Delivery(
+            id=delivery_id,
+            tenant_id=tenant_id,
+            invoice_id=invoice.id,
+            channel_type=channel_type,
+            channel_name=channel_name,
+            settings=settings or {},
+            document_kinds=["ubl"],
+            status=status,
+            attempts=attempts,
+            max_attempts=max_attempts,
+            next_attempt_at=next_attempt_at or now,
+            payload_id=f"{delivery_id}@gateway",
+            created_at=now,
+            updated_at=updated_at or now,
         )
+    )
+    s.flush()
     return delivery_id
 
 

@@ -7,7 +7,6 @@ so a SIGKILL is a real one; every wait is bounded.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -25,8 +24,9 @@ from gateway import jobs
 from gateway.secretbox import SecretBox
 from gateway.store import Store, repository
 from gateway.store.migrate import migrate
-from gateway.store.models import Delivery, Document, Invoice, new_id, utcnow
-from gateway.store.testing import fresh_database, require_postgres
+from gateway.store.models import Delivery, utcnow
+from gateway.store.testing import migrated_store
+from tests.gateway.delivery_env import add_delivery_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 BOX_KEY = bytes(range(32))
@@ -54,15 +54,9 @@ jobs.run_worker(2, url=os.environ["GATEWAY_DATABASE_URL"], box=SecretBox(bytes(r
 
 
 @pytest.fixture
-def store() -> Iterator[Store]:
-    require_postgres()
-    with fresh_database(prefix="gwjobs") as url:
-        st = Store(url)
-        try:
-            migrate(st)
-            yield st
-        finally:
-            st.dispose()
+def store(tmp_path: Path) -> Iterator[Store]:
+    with migrated_store("postgresql", tmp_path) as st:
+        yield st
 
 
 @pytest.fixture
@@ -79,41 +73,17 @@ def tenant_id(store: Store) -> str:
 
 def add_delivery(s, tenant_id: str, folder: Path, *, status: str = "queued", next_attempt_at=None) -> str:
     """An accepted invoice with a UBL document and a folder delivery, in the caller's session."""
-    content = b"<Invoice>jobs</Invoice>"
-    invoice = Invoice(
-        tenant_id=tenant_id, request_sha256="0" * 64, number="J-1", source_kind="ubl", status=status
+    return add_delivery_rows(
+        s,
+        tenant_id,
+        status=status,
+        channel_type="folder",
+        channel_name="archive",
+        settings={"path": str(folder)},
+        number="J-1",
+        content=b"<Invoice>jobs</Invoice>",
+        next_attempt_at=next_attempt_at,
     )
-    s.add(invoice)
-    s.flush()
-    s.add(
-        Document(
-            tenant_id=tenant_id,
-            invoice_id=invoice.id,
-            kind="ubl",
-            media_type="application/xml",
-            filename="J-1.xml",
-            sha256=hashlib.sha256(content).hexdigest(),
-            size=len(content),
-            content=content,
-        )
-    )
-    delivery_id = new_id("dlv")
-    s.add(
-        Delivery(
-            id=delivery_id,
-            tenant_id=tenant_id,
-            invoice_id=invoice.id,
-            channel_type="folder",
-            channel_name="archive",
-            settings={"path": str(folder)},
-            document_kinds=["ubl"],
-            status=status,
-            next_attempt_at=next_attempt_at or utcnow(),
-            payload_id=f"{delivery_id}@gateway",
-        )
-    )
-    s.flush()
-    return delivery_id
 
 
 def jobs_for(store: Store, delivery_id: str) -> list[tuple[str, Any]]:

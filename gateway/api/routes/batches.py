@@ -4,7 +4,9 @@
 array of invoices, or NDJSON (``application/x-ndjson``, one invoice a line) with the
 recipient as ``?recipient=rcp_…`` (at most ``batches.MAX_ITEMS`` invoices, and the upload
 size limit). The batch is stored whole, then answered 202 with its id; the invoices go
-through the same pipeline as ``POST /v1/invoices`` in the background (``gateway.batches``).
+through the same pipeline as ``POST /v1/invoices`` in the background: threads of this
+process on SQLite (``gateway.batches``), ``gateway worker`` processes on PostgreSQL (the
+chunk jobs are committed with the batch: ``gateway.batch_jobs``).
 An ``Idempotency-Key`` makes the POST itself safe to repeat (the same batch comes back).
 ``GET /v1/batches/{id}`` reports progress: accepted (with their invoice ids), refused (with
 each one's index and problems), pending.
@@ -69,6 +71,12 @@ def _create(
             raise ApiProblem(
                 409, str(exc), kind="idempotency-conflict", title="Idempotency-Key reused", batch=exc.batch_id
             ) from None
+        if not replay:
+            # PostgreSQL: the workers' chunk jobs, committed with the items (SQLite: none,
+            # the API's BatchRunner below does the work)
+            from gateway.batch_jobs import defer_batch
+
+            defer_batch(s, tenant_id, batch.id, batch.total)
         return batch.id, batch.total, replay
 
 
@@ -129,7 +137,8 @@ async def submit_batch(
     batch_id, total, replay = await run_in_threadpool(
         _create, svc, tenant.id, recipient_id, parsed.items, key or None
     )
-    batch_runner(request, svc).schedule(tenant.id, batch_id)
+    if svc.store.is_sqlite:
+        batch_runner(request, svc).schedule(tenant.id, batch_id)
     answer = {"id": batch_id, "total": total, "replay": replay, "links": {"self": f"/v1/batches/{batch_id}"}}
     headers = {"Location": answer["links"]["self"]}  # type: ignore[index]
     if replay:
@@ -149,7 +158,7 @@ def get_batch(
         progress = batches.batch_progress(s, tenant.id, batch_id)
     if progress is None:
         raise ApiProblem(404, f"no batch {batch_id!r}")
-    if progress["pending"]:
+    if progress["pending"] and svc.store.is_sqlite:
         runner = batch_runner(request, svc)
         if not runner.scheduled(batch_id):  # left by a process that stopped: resume it here
             runner.schedule(tenant.id, batch_id)
