@@ -9,6 +9,7 @@ free loopback port, STARTTLS required or implicit TLS, AUTH accepting one user, 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import ssl
@@ -161,12 +162,57 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class _Controller(Controller):
+    """aiosmtpd's Controller, keeping its sessions: stopping it alone leaves their sockets open."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sessions: list[Any] = []
+
+    def factory(self) -> Any:
+        session = super().factory()
+        self.sessions.append(session)
+        return session
+
+    def drop_sessions(self) -> None:
+        """Cut every client connection (abort, as a crashing server would), in the server's loop."""
+
+        async def drop() -> None:
+            for session in self.sessions:
+                for transport in {
+                    getattr(session, "transport", None),
+                    getattr(session, "_original_transport", None),
+                }:
+                    if transport is not None and not transport.is_closing():
+                        transport.abort()
+            await asyncio.sleep(0.05)  # the transports close on the next turns of the loop
+
+        asyncio.run_coroutine_threadsafe(drop(), self.loop).result(timeout=10)
+
+
 @dataclass
 class Server:
     host: str
     port: int
     handler: Recorder
     controller: Controller
+    options: dict[str, Any] = field(default_factory=dict)  # the Controller's, to start it again
+    running: bool = True
+
+    def stop(self) -> None:
+        """The server goes down: stop listening and drop every session."""
+        if self.running:
+            assert isinstance(self.controller, _Controller)
+            self.controller.drop_sessions()
+            self.controller.stop()
+            self.running = False
+
+    def start(self) -> None:
+        """Back on the same port, with the same handler (and messages); a Controller runs once."""
+        if not self.running:
+            self.controller = _Controller(self.handler, **self.options)
+            self.controller.start()
+            self.running = True
 
 
 @contextlib.contextmanager
@@ -190,9 +236,10 @@ def smtp_server(mode: str = "starttls", *, auth: bool = True, idle_timeout: floa
         kwargs.update(ssl_context=server_context(), auth_require_tls=False)
     else:
         raise ValueError(mode)
-    controller = Controller(handler, **kwargs)
+    controller = _Controller(handler, **kwargs)
     controller.start()
+    server = Server("127.0.0.1", port, handler, controller, kwargs)
     try:
-        yield Server("127.0.0.1", port, handler, controller)
+        yield server
     finally:
-        controller.stop()
+        server.stop()
