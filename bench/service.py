@@ -123,9 +123,14 @@ def install_rules(rules_dir: Path) -> str:
 
 
 def rss_mb(pid: int) -> float:
+    return status_mb(pid, "VmRSS:")
+
+
+def status_mb(pid: int, key: str) -> float:
+    """A memory line of /proc/<pid>/status (``VmRSS:``, ``VmHWM:`` …) in MB; 0 if gone."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(key):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
