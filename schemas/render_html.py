@@ -27,7 +27,7 @@ from html import escape
 from formats.invoice.terms import TERMS
 from schemas.report import BLOCKING, Item, LayerResult, Level, Report, Validity
 
-__all__ = ["render_html"]
+__all__ = ["OTHER", "group_by_term", "render_html", "term_heading"]
 
 OTHER = "Other rules"
 _LEVEL_RANK = {Level.FATAL: 0, Level.ERROR: 1, Level.WARNING: 2, Level.INFO: 3}
@@ -164,6 +164,11 @@ def _group(report: Report) -> list[tuple[str | None, list[tuple[Item, LayerResul
     ordered = sorted((t for t in groups if t is not None), key=_term_key)
     keys: list[str | None] = [*ordered, *([None] if None in groups else [])]
     return [(key, sorted(groups[key], key=lambda pair: _LEVEL_RANK[pair[0].level])) for key in keys]
+
+
+# The same grouping for other views of a report (the dashboard's Validate page).
+group_by_term = _group
+term_heading = _term_heading
 
 
 # ---------------------------------------------------------------------- summary

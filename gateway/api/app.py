@@ -99,4 +99,7 @@ def create_app(
     for module in (validate, verify, invoices, batches, deliveries, recipients, webhooks, status):
         app.include_router(module.router, prefix="/v1")
     app.include_router(health.router)
+    from gateway import web
+
+    web.install(app)  # the dashboard (/ui): same store and API keys
     return app

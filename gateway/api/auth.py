@@ -25,7 +25,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from gateway.api.deps import Services, services
 from gateway.api.problems import ApiProblem
 
-__all__ = ["CurrentTenant", "TenantRef", "current_tenant"]
+__all__ = ["CurrentTenant", "TenantRef", "current_tenant", "tenant_for_token"]
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -92,9 +92,18 @@ def current_tenant(
     """FastAPI dependency (sync: the lookup runs in the thread pool, off the event loop)."""
     if credentials is None or not credentials.credentials:
         raise _unauthorized("send the tenant's API key as 'Authorization: Bearer KEY'")
-    token = credentials.credentials.strip()
-    if len(token) > _MAX_TOKEN:
+    found = tenant_for_token(svc, credentials.credentials)
+    if found is None:
         raise _unauthorized("the API key is not valid")
+    return found
+
+
+def tenant_for_token(svc: Services, token: str) -> TenantRef | None:
+    """The tenant of a valid API key, or ``None``: the one key check, shared by the Bearer
+    header and the dashboard's session cookie (``gateway.web.auth``)."""
+    token = token.strip()
+    if not token or len(token) > _MAX_TOKEN:
+        return None
     # per store: tests run several applications (databases) in one process
     digest = f"{id(svc.store)}:{hashlib.sha256(token.encode('utf-8', 'replace')).hexdigest()}"
     cached = _cache.get(digest)
@@ -105,7 +114,7 @@ def current_tenant(
     with svc.session() as session:
         tenant = repository.tenant_for_api_key(session, token)
         if tenant is None:
-            raise _unauthorized("the API key is not valid")
+            return None
         found = TenantRef(id=tenant.id, name=tenant.name)
     _cache.put(digest, found)
     return found
