@@ -190,6 +190,19 @@ class Setup:
     ctx: PipelineContext
 
 
+def sftp_inbox(ssh_server: sshd.SshServer, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    """A fresh folder on the sshd and an sftp channel that delivers into it."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    channel = {
+        "type": "sftp",
+        "name": "buyer-sftp",
+        "settings": ssh_server.settings(f"{inbox}/{{filename}}"),
+        "secrets": {"private_key": ssh_server.client_key_pem},
+    }
+    return inbox, channel
+
+
 def prepare(gw: Gateway, box: SecretBox, engine: Any, name: str, channel: dict[str, Any]) -> Setup:
     """A tenant ``name`` and a recipient delivering by ``channel``."""
     data = folder_recipient(Path("/nonexistent"))
@@ -299,14 +312,7 @@ def test_sftp_server_down_mid_run_then_every_delivery_arrives_once(
     gw: Gateway, box: SecretBox, engine: Any, ssh_server: sshd.SshServer, tmp_path: Path
 ) -> None:
     started = time.monotonic()
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    channel = {
-        "type": "sftp",
-        "name": "buyer-sftp",
-        "settings": ssh_server.settings(f"{inbox}/{{filename}}"),
-        "secrets": {"private_key": ssh_server.client_key_pem},
-    }
+    inbox, channel = sftp_inbox(ssh_server, tmp_path)
     setup = prepare(gw, box, engine, "outage-sftp", channel)
     worker = gw.worker
     first = [submit(setup, f"OUT-SFTP-{i:04d}") for i in range(DELIVERIES // 2)]
@@ -656,14 +662,7 @@ def test_a_send_finished_while_the_database_is_down_is_recorded_once_it_returns(
     for the database instead of being lost (and the invoice sent again later)."""
     started = time.monotonic()
     pg, worker = gw.pg, gw.worker
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    channel = {
-        "type": "sftp",
-        "name": "buyer-sftp",
-        "settings": ssh_server.settings(f"{inbox}/{{filename}}"),
-        "secrets": {"private_key": ssh_server.client_key_pem},
-    }
+    inbox, channel = sftp_inbox(ssh_server, tmp_path)
     setup = prepare(gw, box, engine, "outage-record", channel)
     ssh_server.freeze(True)  # connections wait in the kernel's queue: no SSH banner until thawed
     try:
