@@ -56,6 +56,8 @@ from connectors.base import (
     PermanentDeliveryError,
     TransientDeliveryError,
 )
+from formats import numbers
+from formats.invoice.codes import currency_decimals
 
 __all__ = [
     "LANGUAGES",
@@ -97,14 +99,13 @@ class _Language:
     pay: str
     attached: str
     closing: str
-    months: tuple[str, ...]
+    code: str  # formats.numbers' language: month names, digit grouping, decimal mark
     date_format: str  # {d} {month} {y}
-    thousands: str
-    decimal: str
 
 
 LANGUAGES: dict[str, _Language] = {
     "en": _Language(
+        code="en",
         subject="Invoice {number}",
         subject_from="Invoice {number} from {seller}",
         greeting="Hello,",
@@ -115,25 +116,10 @@ LANGUAGES: dict[str, _Language] = {
         pay="Pay online: {link}",
         attached="Attached:",
         closing="This message was sent automatically; replies are not read.",
-        months=(
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ),
         date_format="{d} {month} {y}",
-        thousands=",",
-        decimal=".",
     ),
     "fr": _Language(
+        code="fr",
         subject="Facture {number}",
         subject_from="Facture {number} de {seller}",
         greeting="Bonjour,",
@@ -144,25 +130,10 @@ LANGUAGES: dict[str, _Language] = {
         pay="Payer en ligne : {link}",
         attached="Pièces jointes :",
         closing="Ce message a été envoyé automatiquement ; les réponses ne sont pas lues.",
-        months=(
-            "janvier",
-            "février",
-            "mars",
-            "avril",
-            "mai",
-            "juin",
-            "juillet",
-            "août",
-            "septembre",
-            "octobre",
-            "novembre",
-            "décembre",
-        ),
         date_format="{d} {month} {y}",
-        thousands="\u202f",
-        decimal=",",
     ),
     "de": _Language(
+        code="de",
         subject="Rechnung {number}",
         subject_from="Rechnung {number} von {seller}",
         greeting="Guten Tag,",
@@ -173,23 +144,7 @@ LANGUAGES: dict[str, _Language] = {
         pay="Online bezahlen: {link}",
         attached="Anhänge:",
         closing="Diese Nachricht wurde automatisch versandt; Antworten werden nicht gelesen.",
-        months=(
-            "Januar",
-            "Februar",
-            "März",
-            "April",
-            "Mai",
-            "Juni",
-            "Juli",
-            "August",
-            "September",
-            "Oktober",
-            "November",
-            "Dezember",
-        ),
         date_format="{d}. {month} {y}",
-        thousands=".",
-        decimal=",",
     ),
 }
 
@@ -208,15 +163,17 @@ def _language(settings: Mapping[str, Any]) -> _Language:
 
 
 def _amount(value: Any, currency: str | None, lang: _Language) -> str | None:
+    """``1,234.50 EUR`` (en), ``1 234,50 EUR`` (fr): grouped as the PDF writes it, the
+    currency's minor units (``JPY`` has none), the ISO code after (plain text)."""
     shown = _text(value)
     if shown is None:
         return None
     try:
-        number = Decimal(shown).quantize(Decimal("0.01"))
+        amount = Decimal(shown)
+        places = currency_decimals(currency) if currency else 2
+        text = numbers.number(amount, lang.code, decimals=places)
     except (InvalidOperation, ValueError):
         return f"{shown} {currency}" if currency else shown  # shown as given rather than lost
-    whole, _, cents = f"{abs(number):,.2f}".partition(".")
-    text = ("-" if number < 0 else "") + whole.replace(",", lang.thousands) + lang.decimal + cents
     return f"{text} {currency}" if currency else text
 
 
@@ -228,7 +185,8 @@ def _date(value: Any, lang: _Language) -> str | None:
         day = date.fromisoformat(shown[:10])
     except ValueError:
         return shown
-    return lang.date_format.format(d=day.day, month=lang.months[day.month - 1], y=day.year)
+    month = numbers.STYLES[lang.code].months[day.month - 1]
+    return lang.date_format.format(d=day.day, month=month, y=day.year)
 
 
 def _link(value: Any) -> str | None:

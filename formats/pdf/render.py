@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
 
+from formats import numbers
 from formats.errors import SerializeError
 from formats.invoice.calculate import calculate
 from formats.invoice.model import (
@@ -28,7 +29,7 @@ from formats.invoice.model import (
     Seller,
     TaxRepresentative,
 )
-from formats.pdf import labels, numbers
+from formats.pdf import labels
 from formats.pdf.fonts import REGULAR, fonts, string_width
 from formats.pdf.layout import (
     ACCENT,

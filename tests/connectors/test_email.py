@@ -251,7 +251,7 @@ def test_settings_mistakes_are_permanent_and_named(connector) -> None:
     ("language", "subject", "amount"),
     [
         ("en", "Invoice INV-42 from Seller GmbH", "Amount due: 1,234.50 EUR"),
-        ("fr-FR", "Facture INV-42 de Seller GmbH", "Montant dû : 1\u202f234,50 EUR"),
+        ("fr-FR", "Facture INV-42 de Seller GmbH", "Montant dû : 1\u00a0234,50 EUR"),
         ("de", "Rechnung INV-42 von Seller GmbH", "Offener Betrag: 1.234,50 EUR"),
         ("xx", "Invoice INV-42 from Seller GmbH", "Amount due: 1,234.50 EUR"),
     ],
@@ -261,6 +261,17 @@ def test_templates_per_language(language: str, subject: str, amount: str) -> Non
     assert got_subject == subject
     assert amount in body
     assert "INV-42.pdf" in body
+
+
+def test_amounts_and_dates_are_written_as_the_pdf_writes_them() -> None:
+    """The figures come from formats.numbers, as on the attached PDF: the currency's minor
+    units (none for JPY), the language's grouping and month names."""
+    _, body = render({**INVOICE, "language": "de", "amount_due": "-98765.4", "currency": "JPY"}, [PDF])
+    assert "Offener Betrag: -98.765 JPY" in body
+    assert "31. Juli 2025" in body
+    _, body = render({**INVOICE, "language": "fr", "amount_due": "0.5", "currency": None}, [PDF])
+    assert "Montant dû : 0,50" in body
+    assert "31 juillet 2025" in body
 
 
 def test_templates_leave_out_what_is_missing_or_unsafe() -> None:

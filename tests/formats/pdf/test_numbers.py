@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from formats.pdf import labels, numbers
+from formats import numbers
+from formats.pdf import labels
 from formats.pdf.fonts import fonts
 
 NBSP = "\u00a0"

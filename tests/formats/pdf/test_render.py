@@ -4,7 +4,7 @@ Every example is rendered in English, French and German and must pass pikepdf's 
 checker (rules taken from veraPDF; not a full veraPDF verdict) with no finding at all.
 Poppler (``pdftoppm``, ``pdftotext``) then renders the pages and extracts the text, where
 the invoice number, buyer, grand total, amount due and IBAN must be read as a person reads
-them. The expected amounts are formatted here independently of ``formats.pdf.numbers``.
+them. The expected amounts are formatted here independently of ``formats.numbers``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """Amounts, quantities, dates and account numbers written the way each language reads them.
 
-A small table per language instead of Babel/CLDR: six languages, a handful of currency
-symbols, and no dependency to load (the render budget is a few milliseconds). Amounts
-use the currency's ISO 4217 minor units (``currency_decimals``); unit prices and
-quantities keep the decimals they were given, never fewer than the currency's for a price.
+Shared by the readable PDF (``formats.pdf``) and the email channel's message text
+(``connectors.email``), so both write an invoice's figures alike. A small table per
+language instead of Babel/CLDR: six languages, a handful of currency symbols, and no
+dependency to load (the render budget is a few milliseconds). Amounts use the currency's
+ISO 4217 minor units (``currency_decimals``); unit prices and quantities keep the decimals
+they were given, never fewer than the currency's for a price.
 """
 
 from __future__ import annotations
