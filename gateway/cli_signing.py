@@ -18,17 +18,18 @@ import sys
 import tempfile
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from formats.errors import GatewayError, InvoiceInputError, SigningError
-from formats.signature import SignatureResult, VerificationReport, sign, verify
-from gateway.keystore import KeyVault
-from gateway.secretbox import generate_master_key
-from gateway.truststore import load_trust_store, trust_paths_from_env
+
+# The signing stack (signxml, pyHanko, the certificate path validator: ~0.2 s) is imported by
+# the commands that use it, not by every `gateway` start.
+if TYPE_CHECKING:
+    from formats.signature import SignatureResult, VerificationReport
 
 EXIT_OK, EXIT_INVALID, EXIT_INPUT = 0, 1, 2
 
@@ -89,6 +90,8 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
             password = getpass.getpass("Password (empty for none): ") or None
         else:
             password = None
+        from gateway.keystore import KeyVault
+
         vault = KeyVault()
         try:
             if p12 is not None:
@@ -123,6 +126,8 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
     ) -> None:
         """List stored identities: certificate details only, never key material."""
         try:
+            from gateway.keystore import KeyVault
+
             found = KeyVault().list(tenant)
         except GatewayError as exc:
             raise fail(str(exc)) from None
@@ -146,6 +151,8 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
     ) -> None:
         """Delete a stored identity."""
         try:
+            from gateway.keystore import KeyVault
+
             KeyVault().remove(tenant, name)
         except GatewayError as exc:
             raise fail(str(exc)) from None
@@ -154,6 +161,8 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
     @keys.command("master-key")
     def keys_master_key() -> None:
         """Print a new random master key for GATEWAY_MASTER_KEY (keep it in a secret manager)."""
+        from gateway.secretbox import generate_master_key
+
         sys.stdout.write(generate_master_key() + "\n")
 
     @app.command("sign")
@@ -177,6 +186,9 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
         data = read(file, "document")
         if output is not None and output.exists() and _same_file(file, output):
             raise fail(f"refusing to overwrite the input {file}: choose another --output")
+        from formats.signature import sign
+        from gateway.keystore import KeyVault
+
         try:
             identity = KeyVault().get(tenant, key_name)
             timestamper = None
@@ -223,6 +235,9 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
         ] = VerifyFormat.TEXT,
     ) -> None:
         """Check every signature: intact, covering the whole document, trusted, valid when signed."""
+        from formats.signature import verify
+        from gateway.truststore import load_trust_store, trust_paths_from_env
+
         data = read(file, "document")
         try:
             store = load_trust_store(trust or trust_paths_from_env())
