@@ -112,6 +112,7 @@ def add_delivery_rows(
     settings: dict[str, Any] | None = None,
     number: str = "T-1",
     content: bytes = b"<Invoice>test</Invoice>",
+    recipient_id: str | None = None,
     max_attempts: int = 8,
     attempts: int = 0,
     updated_at: datetime | None = None,
@@ -120,7 +121,12 @@ def add_delivery_rows(
     """``make_delivery`` in the caller's session (flushed, not committed): a test can defer its
     job in the same transaction."""
     invoice = Invoice(
-        tenant_id=tenant_id, request_sha256="0" * 64, number=number, source_kind="ubl", status=status
+        tenant_id=tenant_id,
+        recipient_id=recipient_id,
+        request_sha256="0" * 64,
+        number=number,
+        source_kind="ubl",
+        status=status,
     )
     s.add(invoice)
     s.flush()

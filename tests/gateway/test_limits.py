@@ -29,7 +29,6 @@ N is ``GATEWAY_TEST_LIMIT_DELIVERIES`` (default 20).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import socket
@@ -69,11 +68,12 @@ from gateway.runner import InProcessRunner
 from gateway.secretbox import SecretBox
 from gateway.store import Store, repository
 from gateway.store.migrate import migrate
-from gateway.store.models import Delivery, Document, Invoice, new_id, utcnow
+from gateway.store.models import Delivery
 from gateway.store.testing import fresh_database, require_postgres
 from tests.connectors import sshd
 from tests.gateway.delivery_env import (
     FakeConnector,
+    add_delivery_rows,
     box,
     delivery,
     make_delivery,
@@ -719,45 +719,16 @@ def _sftp_deliveries(
         recipient = repository.create_recipient(s, tenant.id, recipient_in, box)
         for i in range(n):
             channel = recipient_in.channels[i % len(channels)]
-            content = f"<Invoice>{i}</Invoice>".encode()
-            invoice = Invoice(
-                tenant_id=tenant.id,
-                recipient_id=recipient.id,
-                request_sha256="0" * 64,
+            delivery_id = add_delivery_rows(
+                s,
+                tenant.id,
+                channel_type="sftp",
+                channel_name=channel.name,
+                settings=channel_settings(channel),
                 number=f"E-{i}",
-                source_kind="ubl",
-                status="queued",
+                content=f"<Invoice>{i}</Invoice>".encode(),
+                recipient_id=recipient.id,
             )
-            s.add(invoice)
-            s.flush()
-            s.add(
-                Document(
-                    tenant_id=tenant.id,
-                    invoice_id=invoice.id,
-                    kind="ubl",
-                    media_type="application/xml",
-                    filename=f"E-{i}.xml",
-                    sha256=hashlib.sha256(content).hexdigest(),
-                    size=len(content),
-                    content=content,
-                )
-            )
-            delivery_id = new_id("dlv")
-            s.add(
-                Delivery(
-                    id=delivery_id,
-                    tenant_id=tenant.id,
-                    invoice_id=invoice.id,
-                    channel_type="sftp",
-                    channel_name=channel.name,
-                    settings=channel_settings(channel),
-                    document_kinds=["ubl"],
-                    status="queued",
-                    next_attempt_at=utcnow(),
-                    payload_id=f"{delivery_id}@gateway",
-                )
-            )
-            s.flush()
             jobs.defer_delivery(s, delivery_id)  # PostgreSQL: its job, in the same transaction
             ids.append(delivery_id)
     return ids
