@@ -26,9 +26,11 @@ import json
 import secrets
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select
+from sqlalchemy import Numeric, Table, and_, bindparam, func, insert, or_, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, defer
@@ -384,13 +386,19 @@ def list_invoices(
     recipient: str | None = None,
     date_from: date | datetime | None = None,
     date_to: date | datetime | None = None,
+    issued_from: date | None = None,
+    issued_to: date | None = None,
+    amount_min: Decimal | None = None,
+    amount_max: Decimal | None = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> tuple[list[Invoice], str | None]:
     """Newest first, keyset-paged on ``(created_at, id)``; the cursor is opaque to callers.
 
     ``date_from`` is inclusive; ``date_to`` is inclusive of a whole ``date`` and exclusive of
-    a ``datetime``. ``next_cursor`` is ``None`` on the last page.
+    a ``datetime`` (both on when the invoice was accepted). ``issued_from``/``issued_to``
+    bound its issue date (BT-2), both inclusive; ``amount_min``/``amount_max`` its amount due
+    (BT-115), in the invoice's own currency. ``next_cursor`` is ``None`` on the last page.
     """
     limit = max(1, min(limit, MAX_PAGE))
     query = select(Invoice).where(Invoice.tenant_id == tenant_id)
@@ -402,6 +410,15 @@ def list_invoices(
         query = query.where(Invoice.created_at >= _bound(date_from, end=False))
     if date_to is not None:
         query = query.where(Invoice.created_at < _bound(date_to, end=True))
+    if issued_from is not None:
+        query = query.where(Invoice.issue_date >= issued_from.isoformat())
+    if issued_to is not None:
+        query = query.where(Invoice.issue_date <= issued_to.isoformat())
+    amount = sql_cast(Invoice.amount_due, Numeric(38, 10))  # stored as text, compared as a number
+    if amount_min is not None:
+        query = query.where(Invoice.amount_due.is_not(None), amount >= amount_min)
+    if amount_max is not None:
+        query = query.where(Invoice.amount_due.is_not(None), amount <= amount_max)
     if cursor is not None:
         created, last_id = _decode_cursor(cursor)
         query = query.where(

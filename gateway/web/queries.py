@@ -11,11 +11,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Numeric, and_, cast, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.lifecycle import BusinessStatus, TransportStatus
@@ -31,7 +30,6 @@ __all__ = [
     "moves",
     "overview",
     "percentile",
-    "search_invoices",
 ]
 
 T = TransportStatus
@@ -295,50 +293,6 @@ def _business_reasons(s: Session, tenant_id: str, delivery_ids: list[str]) -> di
 
 
 # ---------------------------------------------------------------------------- invoices
-
-
-def search_invoices(
-    s: Session,
-    tenant_id: str,
-    *,
-    status: str | None = None,
-    recipient: str | None = None,
-    issued_from: date | None = None,
-    issued_to: date | None = None,
-    amount_min: Decimal | None = None,
-    amount_max: Decimal | None = None,
-    limit: int = 50,
-    cursor: str | None = None,
-) -> tuple[list[Invoice], str | None]:
-    """Newest first, keyset-paged on ``(created_at, id)`` with the repository's cursor.
-
-    ``issued_from``/``issued_to`` bound the invoice's issue date (BT-2), both inclusive;
-    ``amount_min``/``amount_max`` its amount due (BT-115), in the invoice's own currency.
-    ``InvalidCursor`` for a cursor the repository did not issue.
-    """
-    query = select(Invoice).where(Invoice.tenant_id == tenant_id)
-    if status is not None:
-        query = query.where(Invoice.status == status)
-    if recipient is not None:
-        query = query.where(Invoice.recipient_id == recipient)
-    if issued_from is not None:
-        query = query.where(Invoice.issue_date >= issued_from.isoformat())
-    if issued_to is not None:
-        query = query.where(Invoice.issue_date <= issued_to.isoformat())
-    amount = cast(Invoice.amount_due, Numeric(38, 10))
-    if amount_min is not None:
-        query = query.where(Invoice.amount_due.is_not(None), amount >= amount_min)
-    if amount_max is not None:
-        query = query.where(Invoice.amount_due.is_not(None), amount <= amount_max)
-    if cursor is not None:
-        created, last_id = repository._decode_cursor(cursor)
-        query = query.where(
-            or_(Invoice.created_at < created, and_(Invoice.created_at == created, Invoice.id < last_id))
-        )
-    rows = list(s.scalars(query.order_by(Invoice.created_at.desc(), Invoice.id.desc()).limit(limit + 1)))
-    if len(rows) > limit:
-        return rows[:limit], repository._encode_cursor(rows[limit - 1])
-    return rows, None
 
 
 @dataclass

@@ -131,7 +131,7 @@ def _list(svc: Services, tenant_id: str, query: Any) -> dict[str, Any]:
         next_cursor = None
         if not filters.errors:
             search = functools.partial(
-                queries.search_invoices,
+                repository.list_invoices,
                 s,
                 tenant_id,
                 status=filters.status,
