@@ -287,10 +287,7 @@ def submit_many_to_store(
     """
     with store.session() as s:
         recipient = _recipient(s, tenant_id, recipient_id, None)
-        vault_tenant = tenant_id
-        if recipient.get("sign_key"):
-            tenant = s.get(Tenant, tenant_id)
-            vault_tenant = tenant.name if tenant is not None else tenant_id
+        vault_tenant = _vault_tenant(s, tenant_id, recipient)
     checked: list[_Checked | SubmitOutcome | GatewayError] = []
     for item in submissions:
         looked = _Lookup(recipient, request_sha256(item.body, recipient_id, None), vault_tenant)
@@ -351,11 +348,15 @@ def _look_up(
         if previous is not None:
             return _replay(previous, fingerprint, idempotency_key)
     recipient = _recipient(s, tenant_id, recipient_id, inline)
-    vault_tenant = tenant_id
-    if recipient.get("sign_key"):
-        tenant = s.get(Tenant, tenant_id)
-        vault_tenant = tenant.name if tenant is not None else tenant_id
-    return _Lookup(recipient, fingerprint, vault_tenant)
+    return _Lookup(recipient, fingerprint, _vault_tenant(s, tenant_id, recipient))
+
+
+def _vault_tenant(s: Session, tenant_id: str, recipient: Mapping[str, Any]) -> str:
+    """The key vault's name for the tenant (its name), read only when the recipient signs."""
+    if not recipient.get("sign_key"):
+        return tenant_id
+    tenant = s.get(Tenant, tenant_id)
+    return tenant.name if tenant is not None else tenant_id
 
 
 def _check(looked: _Lookup, body: bytes, content_type: str, ctx: PipelineContext) -> _Checked | SubmitOutcome:
