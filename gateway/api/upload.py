@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from fastapi import Request
 
-__all__ = ["TooLarge", "read_body", "read_document"]
+__all__ = ["MULTIPART_SLACK", "TooLarge", "read_body", "read_document"]
+
+# A multipart body may exceed the file limit by this much: the form's other fields and the
+# part headers around the file.
+MULTIPART_SLACK = 64 * 1024
 
 
 class TooLarge(Exception):
@@ -40,7 +44,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 async def _from_multipart(request: Request, limit: int, name: str | None) -> tuple[bytes, str | None]:
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit + 64 * 1024:
+    if declared is not None and declared.isdigit() and int(declared) > limit + MULTIPART_SLACK:
         raise TooLarge
     async with request.form(max_files=1, max_fields=8) as form:  # closes the spooled files
         upload = form.get("file")

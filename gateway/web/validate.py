@@ -37,7 +37,7 @@ from starlette.exceptions import HTTPException
 
 from formats.invoice.terms import TERMS
 from gateway.api.auth import TenantRef
-from gateway.api.upload import TooLarge
+from gateway.api.upload import MULTIPART_SLACK, TooLarge
 from gateway.web.auth import WebError, check_csrf, web_tenant
 from gateway.web.render import SECURITY_HEADERS, render
 from schemas.engine import document_kind
@@ -49,7 +49,6 @@ __all__ = ["ReportCache", "validate_router"]
 validate_router = APIRouter()
 
 ACCEPT = ".xml,.pdf,application/xml,text/xml,application/pdf"
-_MULTIPART_SLACK = 64 * 1024  # the form's other fields and part headers around the file
 _NOT_ID = re.compile(r"[^A-Za-z0-9-]")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_NAME = 255
@@ -211,7 +210,7 @@ async def _read_form(request: Request, limit: int) -> tuple[bytes, str]:
     if content_type != "multipart/form-data":
         raise _Refused(415, "Send the form on this page (multipart/form-data with a file).")
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit + _MULTIPART_SLACK:
+    if declared is not None and declared.isdigit() and int(declared) > limit + MULTIPART_SLACK:
         raise TooLarge
     try:
         async with request.form(max_files=1, max_fields=4) as form:  # closes the spooled file
