@@ -92,11 +92,16 @@ def defer_batch(session: Session, tenant_id: str, batch_id: str, total: int, *, 
     if session.get_bind().dialect.name != "postgresql" or total <= 0:
         return 0
     kwargs = [{"tenant_id": tenant_id, "batch_id": batch_id, **span} for span in _chunks(total, chunk)]
-    with session.begin_nested():
-        raw = _raw_connection(session)
-        job = process_chunk.configure().job
-        pjobs.JobDeferrer(_IN_TRANSACTION, job, connection=raw).batch_defer(*kwargs)
+    with session.begin_nested():  # the raw connection must be taken inside (jobs.defer_delivery)
+        _defer_chunks(session, kwargs)
     return len(kwargs)
+
+
+def _defer_chunks(session: Session, spans: list[dict[str, Any]]) -> None:
+    """One ``process_chunk`` job per span, on the session's own connection (its transaction)."""
+    raw = _raw_connection(session)
+    job = process_chunk.configure().job
+    pjobs.JobDeferrer(_IN_TRANSACTION, job, connection=raw).batch_defer(*spans)
 
 
 def set_engine(engine: Validator | None) -> None:
@@ -192,9 +197,7 @@ def redefer_orphaned_chunks(store: Store, *, grace: float = ORPHAN_GRACE_SECONDS
     if not spans:
         return 0
     with store.session() as s:
-        raw = _raw_connection(s)
-        job = process_chunk.configure().job
-        pjobs.JobDeferrer(_IN_TRANSACTION, job, connection=raw).batch_defer(*spans)
+        _defer_chunks(s, spans)
     _log.warning(
         "batch.chunks_redeferred", count=len(spans), batch_ids=sorted({sp["batch_id"] for sp in spans})
     )
