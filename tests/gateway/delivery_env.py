@@ -7,7 +7,6 @@ Every test gets its own migrated database (SQLite and PostgreSQL, see
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
@@ -19,8 +18,9 @@ from sqlalchemy.orm import Session
 from connectors.base import DeliveryResult, OutgoingDocument
 from gateway.secretbox import SecretBox
 from gateway.store import Store, repository
-from gateway.store.models import Delivery, Document, Invoice, new_id, utcnow
+from gateway.store.models import Delivery, Invoice, new_id, utcnow
 from gateway.store.testing import MigratedTemplates
+from tests.gateway.store.data import add_ubl_document
 
 
 @pytest.fixture(scope="session")
@@ -130,18 +130,7 @@ def add_delivery_rows(
     )
     s.add(invoice)
     s.flush()
-    s.add(
-        Document(
-            tenant_id=tenant_id,
-            invoice_id=invoice.id,
-            kind="ubl",
-            media_type="application/xml",
-            filename=f"{number}.xml",
-            sha256=hashlib.sha256(content).hexdigest(),
-            size=len(content),
-            content=content,
-        )
-    )
+    add_ubl_document(s, tenant_id, invoice.id, number, content)
     delivery_id = new_id("dlv")
     now = utcnow()
     s.add(

@@ -56,6 +56,22 @@ def recipient_in(name: str = "Acme GmbH", **overrides: Any) -> RecipientIn:
     return RecipientIn.model_validate(recipient_data(name, **overrides))
 
 
+def add_ubl_document(s: Session, tenant_id: str, invoice_id: str, number: str, content: bytes) -> None:
+    """The invoice's stored UBL document ``{number}.xml`` (not flushed)."""
+    s.add(
+        Document(
+            tenant_id=tenant_id,
+            invoice_id=invoice_id,
+            kind="ubl",
+            media_type="application/xml",
+            filename=f"{number}.xml",
+            sha256=hashlib.sha256(content).hexdigest(),
+            size=len(content),
+            content=content,
+        )
+    )
+
+
 def add_invoice(
     s: Session,
     tenant_id: str,
@@ -84,19 +100,7 @@ def add_invoice(
     s.add(invoice)
     s.flush()
     if with_children:
-        content = f"<Invoice>{number}</Invoice>".encode()
-        s.add(
-            Document(
-                tenant_id=tenant_id,
-                invoice_id=invoice.id,
-                kind="ubl",
-                media_type="application/xml",
-                filename=f"{number}.xml",
-                sha256=hashlib.sha256(content).hexdigest(),
-                size=len(content),
-                content=content,
-            )
-        )
+        add_ubl_document(s, tenant_id, invoice.id, number, f"<Invoice>{number}</Invoice>".encode())
         s.add(
             Delivery(
                 tenant_id=tenant_id,
